@@ -1,0 +1,59 @@
+"""`python -m localbatch up | down | status | env [--json]`: run the local Batch service."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import shlex
+import sys
+
+from .control import LocalBatchError, down, running, state_dir, up
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m localbatch", description=__doc__)
+    parser.add_argument("--state-dir", help="state folder (default: $LOCALBATCH_HOME or "
+                                            ".localbatch in the project)")
+    sub = parser.add_subparsers(dest="command", required=True)
+    sub.add_parser("up", help="start Azurite and the Batch service (if not running)")
+    sub.add_parser("down", help="stop them, task processes included")
+    sub.add_parser("status", help="say what is running; exit 3 if not everything is")
+    env = sub.add_parser("env", help="print the endpoints and keys as export lines")
+    env.add_argument("--json", action="store_true", help="print JSON instead")
+    args = parser.parse_args(argv)
+    state = state_dir(args.state_dir)
+    try:
+        if args.command == "up":
+            endpoints = up(state)
+            print(f"localbatch is up (state in {state.path})\n"
+                  f"  Batch: {endpoints['BATCH_ACCOUNT_URL']}  account "
+                  f"{endpoints['BATCH_ACCOUNT_NAME']}\n"
+                  f"  Blob:  {endpoints['STORAGE_BLOB_URL']}\n"
+                  "  Keys:  python -m localbatch env")
+        elif args.command == "down":
+            stopped = down(state)
+            print("localbatch stopped: " + ", ".join(stopped) if stopped else
+                  "localbatch was not running")
+        elif args.command == "status":
+            now = running(state)
+            for name, alive in now.items():
+                print(f"{name}: {'running' if alive else 'stopped'}")
+            return 0 if all(now.values()) else 3
+        elif args.command == "env":
+            if not all(running(state).values()):
+                raise LocalBatchError("localbatch is not running: start it with "
+                                      "`python -m localbatch up`.")
+            endpoints = state.endpoints()
+            if args.json:
+                print(json.dumps(endpoints, indent=2))
+            else:
+                for name, value in endpoints.items():
+                    print(f"export {name}={shlex.quote(value)}")
+    except LocalBatchError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 1
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

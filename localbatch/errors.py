@@ -1,0 +1,74 @@
+"""Batch service errors as data: each carries the HTTP status and the service's error code."""
+
+from __future__ import annotations
+
+
+class BatchError(Exception):
+    """An error the service answers with a BatchError body (code, message, values)."""
+
+    status = 500
+    code = "InternalError"
+    message = "Server encountered an internal error. Please try again after some time."
+
+    def __init__(self, message: str | None = None, values: dict[str, str] | None = None,
+                 *, status: int | None = None, code: str | None = None):
+        self.message = message or type(self).message
+        self.values = values or {}
+        if status is not None:
+            self.status = status
+        if code is not None:
+            self.code = code
+        super().__init__(f"{self.code}: {self.message}")
+
+
+def _error(name: str, status: int, message: str) -> type[BatchError]:
+    return type(name, (BatchError,), {"status": status, "code": name, "message": message})
+
+
+# The service's own wording (Learn: "Batch status and error codes").
+InvalidAuthenticationInfo = _error(
+    "InvalidAuthenticationInfo", 400,
+    "Authentication information is not given in the correct format. "
+    "Check the value of Authorization header.")
+AuthenticationFailed = _error(
+    "AuthenticationFailed", 403,
+    "Server failed to authenticate the request. Make sure the value of Authorization header "
+    "is formed correctly including the signature.")
+MissingRequiredQueryParameter = _error(
+    "MissingRequiredQueryParameter", 400,
+    "A query parameter that's mandatory for this request is not specified.")
+UnsupportedRequestVersion = _error(
+    "UnsupportedRequestVersion", 400, "The specified Request Version is not supported.")
+InvalidQueryParameterValue = _error(
+    "InvalidQueryParameterValue", 400,
+    "Value for one of the query parameters specified in the request URI is invalid.")
+InvalidRequestBody = _error(
+    "InvalidRequestBody", 400,
+    "The specified Request Body is not syntactically valid.")
+MissingRequiredProperty = _error(
+    "MissingRequiredProperty", 400,
+    "A required property was not specified in the request body.")
+InvalidPropertyValue = _error(
+    "InvalidPropertyValue", 400,
+    "The value provided for one of the properties in the request body is invalid.")
+InvalidUri = _error("InvalidUri", 400, "The requested URI does not represent any resource on the server.")
+UnsupportedHttpVerb = _error(
+    "UnsupportedHttpVerb", 405, "The resource doesn't support the specified HTTP verb.")
+PoolNotFound = _error("PoolNotFound", 404, "The specified pool does not exist.")
+JobNotFound = _error("JobNotFound", 404, "The specified job does not exist.")
+TaskNotFound = _error("TaskNotFound", 404, "The specified task does not exist.")
+NodeNotFound = _error("NodeNotFound", 404, "The specified node does not exist.")
+FileNotFound = _error("FileNotFound", 404, "The specified file does not exist.")
+PoolExists = _error("PoolExists", 409, "The specified pool already exists.")
+JobExists = _error("JobExists", 409, "The specified job already exists.")
+TaskExists = _error("TaskExists", 409, "The specified task already exists.")
+PoolBeingDeleted = _error(
+    "PoolBeingDeleted", 409, "The specified pool has been marked for deletion and is being reclaimed.")
+JobBeingDeleted = _error(
+    "JobBeingDeleted", 409, "The specified job has been marked for deletion and is being reclaimed.")
+JobBeingTerminated = _error(
+    "JobBeingTerminated", 409, "The specified job is being terminated.")
+JobCompleted = _error("JobCompleted", 409, "The specified job is already in a completed state.")
+TaskCompleted = _error("TaskCompleted", 409, "The specified task is already completed.")
+RequestBodyTooLarge = _error(
+    "RequestBodyTooLarge", 413, "The request body is too large and exceeds the maximum permissible limit.")

@@ -1,0 +1,163 @@
+"""Pools: create, read, resize and delete; each node a local agent process."""
+
+from __future__ import annotations
+
+import asyncio
+import shutil
+from typing import TYPE_CHECKING
+
+from . import errors, states, validate, wire
+from .nodes import new_node_doc
+from .registry import key
+
+if TYPE_CHECKING:
+    from .service import Service
+
+MIN_RESIZE_TIMEOUT = 5 * 60
+UNSUPPORTED = ("enableAutoScale", "networkConfiguration", "mountConfiguration",
+               "applicationPackageReferences", "userAccounts")
+
+
+class Pools:
+    def __init__(self, svc: Service):
+        self.svc = svc
+
+    def get(self, pool_id: str) -> dict:
+        pool = self.svc.registry.pools.get(key(pool_id))
+        if pool is None:
+            raise errors.PoolNotFound()
+        return pool
+
+    def create(self, body: dict) -> dict:
+        pool_id = validate.ident(body)
+        validate.unsupported(body, UNSUPPORTED)
+        vm_size = validate.require(body, "vmSize")
+        vm_config = validate.require(body, "virtualMachineConfiguration")
+        image = validate.require(vm_config, "imageReference", "virtualMachineConfiguration.")
+        validate.require(vm_config, "nodeAgentSKUId", "virtualMachineConfiguration.")
+        resize_timeout = validate.duration(body.get("resizeTimeout"), "resizeTimeout", "PT15M")
+        if wire.duration_seconds(resize_timeout, "resizeTimeout") < MIN_RESIZE_TIMEOUT:
+            raise validate.invalid("resizeTimeout", resize_timeout, "The minimum is 5 minutes.")
+        if key(pool_id) in self.svc.registry.pools:
+            raise errors.PoolExists()
+        stamp = wire.iso(wire.now())
+        pool = {
+            "id": pool_id, "url": f"{self.svc.base_url}/pools/{pool_id}",
+            "creationTime": stamp, "state": "active", "stateTransitionTime": stamp,
+            "allocationState": "resizing", "allocationStateTransitionTime": stamp,
+            "vmSize": vm_size, "resizeTimeout": resize_timeout,
+            "currentDedicatedNodes": 0, "currentLowPriorityNodes": 0,
+            "targetDedicatedNodes": validate.count(body, "targetDedicatedNodes"),
+            "targetLowPriorityNodes": validate.count(body, "targetLowPriorityNodes"),
+            "enableAutoScale": False, "enableInterNodeCommunication": False,
+            "taskSlotsPerNode": validate.count(body, "taskSlotsPerNode", 1, minimum=1),
+            "taskSchedulingPolicy": {"nodeFillType": validate.enum(
+                (body.get("taskSchedulingPolicy") or {}).get("nodeFillType"),
+                ("spread", "pack"), "taskSchedulingPolicy.nodeFillType", "spread")},
+            "virtualMachineConfiguration": {**vm_config, "imageReference": image},
+        }
+        for name in ("displayName", "metadata"):
+            if body.get(name):
+                pool[name] = body[name]
+        if body.get("startTask"):
+            pool["startTask"] = self._start_task(body["startTask"])
+        self.svc.registry.touch(pool)
+        self.svc.registry.save_pool(pool)
+        self.svc.registry.nodes[key(pool_id)] = {}
+        self._allocate(pool)
+        return pool
+
+    def _start_task(self, spec: dict) -> dict:
+        validate.require(spec, "commandLine", "startTask.")
+        validate.unsupported(spec, ("containerSettings",))
+        return {
+            "commandLine": spec["commandLine"],
+            "resourceFiles": validate.resource_files(spec.get("resourceFiles")),
+            "environmentSettings": validate.environment(spec.get("environmentSettings"),
+                                                        "startTask.environmentSettings"),
+            "userIdentity": validate.user_identity(spec.get("userIdentity")),
+            "maxTaskRetryCount": validate.count(spec, "maxTaskRetryCount", 0, minimum=-1),
+            "waitForSuccess": spec.get("waitForSuccess", True) is not False,
+        }
+
+    def _allocate(self, pool: dict) -> None:
+        """Create or remove nodes until the pool has its targets (within the local node quota)."""
+        pool_key = key(pool["id"])
+        nodes = self.svc.registry.nodes.setdefault(pool_key, {})
+        errors_seen = []
+        for dedicated, target_name in ((True, "targetDedicatedNodes"),
+                                       (False, "targetLowPriorityNodes")):
+            mine = [n for n in nodes.values() if n["isDedicated"] is dedicated]
+            want = pool[target_name]
+            for _ in range(want - len(mine)):
+                if self.svc.total_nodes() >= self.svc.max_nodes:
+                    errors_seen.append(self._quota_error())
+                    break
+                node = new_node_doc(self.svc, pool, dedicated)
+                self.svc.registry.save_node(pool_key, node)
+                self.svc.node_manager.launch(pool_key, node["id"])
+            surplus = sorted(mine, key=lambda n: n["runningTasksCount"])[: max(0, len(mine) - want)]
+            for node in surplus:
+                self.svc.spawn(self.remove_node(pool_key, node["id"]))
+        if errors_seen:
+            pool["resizeErrors"] = errors_seen[:1]
+        else:
+            pool.pop("resizeErrors", None)
+        self.svc.registry.save_pool(pool)
+        self.node_allocated(pool_key)
+
+    def _quota_error(self) -> dict:
+        return {"code": "AccountCoreQuotaReached",
+                "message": f"The local node quota ({self.svc.max_nodes} nodes in all pools) was "
+                           "reached; set LOCALBATCH_MAX_NODES to allow more.",
+                "values": [{"name": "MaxNodes", "value": str(self.svc.max_nodes)}]}
+
+    def node_allocated(self, pool_key: str) -> None:
+        """Count allocated nodes; the pool is steady once none is still being created."""
+        pool = self.svc.registry.pools.get(pool_key)
+        if pool is None or pool["state"] != "active":
+            return
+        nodes = list(self.svc.registry.nodes.get(pool_key, {}).values())
+        pool["currentDedicatedNodes"] = sum(1 for n in nodes if n["isDedicated"])
+        pool["currentLowPriorityNodes"] = sum(1 for n in nodes if not n["isDedicated"])
+        if pool["allocationState"] == "resizing" and all(n["state"] != "creating" for n in nodes):
+            pool["allocationState"] = "steady"
+            pool["allocationStateTransitionTime"] = wire.iso(wire.now())
+        self.svc.registry.save_pool(pool)
+
+    async def remove_node(self, pool_key: str, node_id: str) -> None:
+        self.svc.requeue_node_tasks(pool_key, node_id)
+        await self.svc.node_manager.stop(pool_key, node_id)
+        self.svc.registry.drop_node(pool_key, node_id)
+        shutil.rmtree(self.svc.node_manager.root(pool_key, node_id), ignore_errors=True)
+        self.node_allocated(pool_key)
+
+    def resize(self, pool_id: str, body: dict) -> dict:
+        pool = self.get(pool_id)
+        if pool["state"] == "deleting":
+            raise errors.PoolBeingDeleted()
+        if pool["allocationState"] != "steady":
+            raise errors.BatchError(status=409, code="PoolNotSteady",
+                                    message="The specified pool is not in a steady state.")
+        pool["targetDedicatedNodes"] = validate.count(body, "targetDedicatedNodes")
+        pool["targetLowPriorityNodes"] = validate.count(body, "targetLowPriorityNodes")
+        pool["allocationState"] = "resizing"
+        pool["allocationStateTransitionTime"] = wire.iso(wire.now())
+        self.svc.registry.touch(pool)
+        self._allocate(pool)
+        return pool
+
+    def delete(self, pool_id: str) -> None:
+        pool = self.get(pool_id)
+        if pool["state"] == "deleting":
+            raise errors.PoolBeingDeleted()
+        states.move("pool", pool, "deleting")
+        self.svc.registry.touch(pool)
+        self.svc.registry.save_pool(pool)
+        self.svc.spawn(self._reclaim(key(pool_id)))
+
+    async def _reclaim(self, pool_key: str) -> None:
+        await asyncio.gather(*(self.remove_node(pool_key, node_id)
+                               for node_id in list(self.svc.registry.nodes.get(pool_key, {}))))
+        shutil.rmtree(self.svc.state_dir / "nodes" / pool_key, ignore_errors=True)
+        self.svc.registry.drop_pool(pool_key)

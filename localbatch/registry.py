@@ -1,0 +1,73 @@
+"""The service's entities in memory, written through to the store on every change."""
+
+from __future__ import annotations
+
+from . import wire
+from .store import Store
+
+
+def public(doc: dict) -> dict:
+    """The document as the REST API shows it: without the service's private '_' fields."""
+    return {k: v for k, v in doc.items() if not k.startswith("_")}
+
+
+def key(ident: str) -> str:
+    """Ids are case-insensitively unique: one key per id."""
+    return ident.lower()
+
+
+class Registry:
+    def __init__(self, store: Store):
+        self.store = store
+        self.pools: dict[str, dict] = dict(store.load("pool"))
+        self.jobs: dict[str, dict] = dict(store.load("job"))
+        self.nodes: dict[str, dict[str, dict]] = {k: {} for k in self.pools}
+        for compound, doc in store.load("node"):
+            self.nodes.setdefault(compound.split("/")[0], {})[doc["id"]] = doc
+        self.tasks: dict[str, dict[str, dict]] = {k: {} for k in self.jobs}
+        for compound, doc in store.load("task"):
+            self.tasks.setdefault(compound.split("/")[0], {})[compound.split("/")[1]] = doc
+
+    def touch(self, doc: dict) -> None:
+        """A new ETag and Last-Modified after a change the user made."""
+        doc["eTag"] = wire.new_etag()
+        doc["lastModified"] = wire.iso(wire.now())
+
+    def save_pool(self, doc: dict) -> None:
+        self.pools[key(doc["id"])] = doc
+        self.store.put("pool", key(doc["id"]), doc)
+
+    def save_job(self, doc: dict) -> None:
+        self.jobs[key(doc["id"])] = doc
+        self.tasks.setdefault(key(doc["id"]), {})
+        self.store.put("job", key(doc["id"]), doc)
+
+    def save_task(self, job_key: str, doc: dict) -> None:
+        self.tasks[job_key][key(doc["id"])] = doc
+        self.store.put("task", f"{job_key}/{key(doc['id'])}", doc)
+
+    def save_node(self, pool_key: str, doc: dict) -> None:
+        self.nodes.setdefault(pool_key, {})[doc["id"]] = doc
+        self.store.put("node", f"{pool_key}/{doc['id']}", doc)
+
+    def drop_pool(self, pool_key: str) -> None:
+        with self.store.transaction():
+            self.store.delete_prefix("node", pool_key + "/")
+            self.store.delete("pool", pool_key)
+        self.nodes.pop(pool_key, None)
+        self.pools.pop(pool_key, None)
+
+    def drop_node(self, pool_key: str, node_id: str) -> None:
+        self.store.delete("node", f"{pool_key}/{node_id}")
+        self.nodes.get(pool_key, {}).pop(node_id, None)
+
+    def drop_job(self, job_key: str) -> None:
+        with self.store.transaction():
+            self.store.delete_prefix("task", job_key + "/")
+            self.store.delete("job", job_key)
+        self.tasks.pop(job_key, None)
+        self.jobs.pop(job_key, None)
+
+    def drop_task(self, job_key: str, task_key: str) -> None:
+        self.store.delete("task", f"{job_key}/{task_key}")
+        self.tasks.get(job_key, {}).pop(task_key, None)

@@ -1,0 +1,49 @@
+"""The allowed state transitions of each entity, in one table each; the scheduler moves them."""
+
+from __future__ import annotations
+
+from . import wire
+
+TRANSITIONS: dict[str, dict[str, set[str]]] = {
+    "pool": {"active": {"deleting"}, "deleting": set()},
+    "node": {
+        "creating": {"starting", "unusable"},
+        "starting": {"waitingforstarttask", "idle", "unusable"},
+        "waitingforstarttask": {"idle", "starttaskfailed", "unusable", "starting"},
+        "idle": {"running", "unusable", "starting"},
+        "running": {"idle", "unusable", "starting"},
+        "starttaskfailed": {"unusable", "starting"},
+        "unusable": {"starting"},
+    },
+    "job": {
+        "active": {"terminating", "deleting", "completed"},
+        "terminating": {"completed", "deleting"},
+        "completed": {"deleting"},
+        "deleting": set(),
+    },
+    "task": {
+        "active": {"running", "completed"},
+        "running": {"completed", "active"},
+        "completed": {"active"},
+    },
+}
+
+
+class TransitionError(RuntimeError):
+    """A bug in localbatch: a move the table does not allow."""
+
+
+def move(kind: str, doc: dict, new_state: str) -> bool:
+    """Move doc to new_state if the table allows it; False when it is already there."""
+    old = doc.get("state")
+    if old == new_state:
+        return False
+    if new_state not in TRANSITIONS[kind].get(old, set()):
+        raise TransitionError(f"{kind} {doc.get('id')}: {old} -> {new_state} is not allowed")
+    stamp = wire.iso(wire.now())
+    if kind in ("task", "job"):
+        doc["previousState"] = old
+        doc["previousStateTransitionTime"] = doc.get("stateTransitionTime")
+    doc["state"] = new_state
+    doc["stateTransitionTime"] = stamp
+    return True

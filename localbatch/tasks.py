@@ -1,0 +1,240 @@
+"""Tasks: add (one or a collection), read, terminate, delete, and what happens when one ends."""
+
+from __future__ import annotations
+
+import asyncio
+import shutil
+from typing import TYPE_CHECKING
+
+from . import errors, states, validate, wire
+from .registry import key
+
+if TYPE_CHECKING:
+    from .service import Service
+
+MAX_COLLECTION = 100
+UNSUPPORTED = ("multiInstanceSettings", "dependsOn", "containerSettings",
+               "applicationPackageReferences", "exitConditions", "affinityInfo")
+ENDED_BY_USER = {"category": "usererror", "code": "TaskEnded",
+                 "message": "The task was terminated before it completed."}
+
+
+class Tasks:
+    def __init__(self, svc: Service):
+        self.svc = svc
+        self.queues: dict[str, dict[str, None]] = {}   # job key -> active task keys, FIFO
+        self.running: dict[str, tuple[str, str]] = {}  # "job/task" -> (pool key, node id)
+        self.ending: dict[str, dict] = {}              # "job/task" -> failureInfo to record
+
+    def get(self, job_id: str, task_id: str) -> dict:
+        tasks = self.svc.registry.tasks.get(key(job_id))
+        if tasks is None:
+            raise errors.JobNotFound()
+        task = tasks.get(key(task_id))
+        if task is None:
+            raise errors.TaskNotFound()
+        return task
+
+    def _open_job(self, job_id: str) -> dict:
+        job = self.svc.jobs.get(job_id)
+        if job["state"] == "deleting":
+            raise errors.JobBeingDeleted()
+        if job["state"] == "terminating":
+            raise errors.JobBeingTerminated()
+        if job["state"] == "completed":
+            raise errors.JobCompleted()
+        return job
+
+    def build(self, job: dict, body: dict) -> dict:
+        """A new task document from a request body, or the service's 400 naming the property."""
+        if not isinstance(body, dict):
+            raise errors.InvalidRequestBody()
+        task_id = validate.ident(body)
+        command_line = validate.require(body, "commandLine")
+        validate.unsupported(body, UNSUPPORTED)
+        constraints = body.get("constraints") or {}
+        stamp = wire.iso(wire.now())
+        task = {
+            "id": task_id, "url": f"{job['url']}/tasks/{task_id}",
+            "creationTime": stamp, "state": "active", "stateTransitionTime": stamp,
+            "commandLine": command_line,
+            "resourceFiles": validate.resource_files(body.get("resourceFiles")),
+            "outputFiles": validate.output_files(body.get("outputFiles")),
+            "environmentSettings": validate.environment(body.get("environmentSettings"),
+                                                        "environmentSettings"),
+            "constraints": {
+                "maxWallClockTime": validate.duration(
+                    constraints.get("maxWallClockTime"), "constraints.maxWallClockTime",
+                    job["constraints"]["maxWallClockTime"]),
+                "retentionTime": validate.duration(constraints.get("retentionTime"),
+                                                   "constraints.retentionTime", "P7D"),
+                "maxTaskRetryCount": validate.count(
+                    constraints, "maxTaskRetryCount", job["constraints"]["maxTaskRetryCount"],
+                    minimum=-1)},
+            "requiredSlots": validate.count(body, "requiredSlots", 1, minimum=1),
+            "userIdentity": validate.user_identity(body.get("userIdentity")),
+            "executionInfo": {"retryCount": 0, "requeueCount": 0},
+        }
+        if body.get("displayName"):
+            task["displayName"] = body["displayName"]
+        self.svc.registry.touch(task)
+        return task
+
+    def _add(self, job: dict, task: dict) -> None:
+        job_key = key(job["id"])
+        self.svc.registry.save_task(job_key, task)
+        self.queues.setdefault(job_key, {})[key(task["id"])] = None
+
+    def create(self, job_id: str, body: dict) -> dict:
+        job = self._open_job(job_id)
+        task = self.build(job, body)
+        if key(task["id"]) in self.svc.registry.tasks[key(job["id"])]:
+            raise errors.TaskExists()
+        self._add(job, task)
+        self.svc.scheduler.kick()
+        return task
+
+    def create_collection(self, job_id: str, body: dict) -> list[dict]:
+        job = self._open_job(job_id)
+        values = body.get("value") if isinstance(body, dict) else None
+        if not isinstance(values, list):
+            raise errors.MissingRequiredProperty(values={"PropertyName": "value"})
+        if len(values) > MAX_COLLECTION:
+            raise errors.RequestBodyTooLarge(values={
+                "MaxTaskCount": str(MAX_COLLECTION), "ActualTaskCount": str(len(values))})
+        results = []
+        existing = self.svc.registry.tasks[key(job["id"])]
+        with self.svc.registry.store.transaction():
+            for item in values:
+                results.append(self._collection_item(job, item, existing))
+        self.svc.scheduler.kick()
+        return results
+
+    def _collection_item(self, job: dict, item: dict, existing: dict) -> dict:
+        task_id = item.get("id") if isinstance(item, dict) else None
+        try:
+            task = self.build(job, item)
+            if key(task["id"]) in existing:
+                raise errors.TaskExists()
+        except errors.BatchError as exc:
+            return {"status": "clienterror", "taskId": task_id, "error": self.svc.error_body(exc)}
+        self._add(job, task)
+        return {"status": "success", "taskId": task["id"], "eTag": task["eTag"],
+                "lastModified": task["lastModified"], "location": task["url"]}
+
+    def counts(self, job_id: str) -> dict:
+        self.svc.jobs.get(job_id)
+        counts = dict.fromkeys(("active", "running", "completed", "succeeded", "failed"), 0)
+        slots = dict(counts)
+        for task in self.svc.registry.tasks.get(key(job_id), {}).values():
+            names = [task["state"]]
+            if task["state"] == "completed":
+                names.append("succeeded" if task["executionInfo"].get("result") == "success"
+                             else "failed")
+            for name in names:
+                counts[name] += 1
+                slots[name] += task["requiredSlots"]
+        return {"taskCounts": counts, "taskSlotCounts": slots}
+
+    # -- ending tasks ---------------------------------------------------------------------
+
+    def on_done(self, compound: str, event: dict) -> None:
+        """A node reports that a task's process ended (or never started)."""
+        placement = self.running.pop(compound, None)
+        if placement is not None:
+            self.svc.free_slot(*placement, compound, event.get("failure") is None and
+                               event.get("exitCode") == 0 and not event.get("killed"))
+        job_key, task_key = compound.split("/")
+        task = self.svc.registry.tasks.get(job_key, {}).get(task_key)
+        ending = self.ending.pop(compound, None)
+        if task is None or task["state"] != "running":
+            self.svc.scheduler.kick()
+            return
+        if event.get("killed") and ending is None:
+            self.requeue(job_key, task, count=False)
+        elif ending is not None:
+            self.finish(job_key, task, event.get("exitCode"), ending)
+        else:
+            self.finish(job_key, task, event.get("exitCode"), event.get("failure"))
+        self.svc.scheduler.kick()
+
+    def finish(self, job_key: str, task: dict, exit_code: int | None, failure: dict | None,
+               ) -> None:
+        info = task["executionInfo"]
+        retries = task["constraints"]["maxTaskRetryCount"]
+        retryable = failure is not None and failure["code"] == "FailureExitCode"
+        if retryable and (retries == -1 or info["retryCount"] < retries):
+            info["retryCount"] += 1
+            info["lastRetryTime"] = wire.iso(wire.now())
+            info["exitCode"] = exit_code
+            self.requeue(job_key, task, count=False)
+            return
+        states.move("task", task, "completed")
+        info["endTime"] = task["stateTransitionTime"]
+        if exit_code is not None:
+            info["exitCode"] = exit_code
+        else:
+            info.pop("exitCode", None)
+        info["result"] = "failure" if failure else "success"
+        if failure:
+            info["failureInfo"] = failure
+        else:
+            info.pop("failureInfo", None)
+        self.svc.registry.touch(task)
+        self.svc.registry.save_task(job_key, task)
+        self.svc.jobs.check_all_done(job_key)
+
+    def requeue(self, job_key: str, task: dict, count: bool) -> None:
+        """Back to active, to run again: a retry, or a node recovery (not counted)."""
+        states.move("task", task, "active")
+        if count:
+            task["executionInfo"]["requeueCount"] += 1
+        for stale in ("startTime", "endTime", "result", "failureInfo"):
+            task["executionInfo"].pop(stale, None)
+        task.pop("nodeInfo", None)
+        self.svc.registry.save_task(job_key, task)
+        self.queues.setdefault(job_key, {})[key(task["id"])] = None
+
+    def terminate(self, job_id: str, task_id: str) -> None:
+        task = self.get(job_id, task_id)
+        self._end(key(job_id), task, ENDED_BY_USER)
+
+    def _end(self, job_key: str, task: dict, failure: dict) -> None:
+        compound = f"{job_key}/{key(task['id'])}"
+        if task["state"] == "active":
+            self.queues.get(job_key, {}).pop(key(task["id"]), None)
+            self.finish(job_key, task, None, failure)
+        elif task["state"] == "running" and compound in self.running:
+            self.ending[compound] = failure
+            pool_key, node_id = self.running[compound]
+            self.svc.node_manager.send(pool_key, node_id, {"op": "kill", "key": compound})
+
+    def end_all(self, job_key: str) -> None:
+        for task in list(self.svc.registry.tasks.get(job_key, {}).values()):
+            self._end(job_key, task, ENDED_BY_USER)
+
+    def delete(self, job_id: str, task_id: str) -> None:
+        task = self.get(job_id, task_id)
+        job_key, task_key = key(job_id), key(task_id)
+        compound = f"{job_key}/{task_key}"
+        self.queues.get(job_key, {}).pop(task_key, None)
+        if compound in self.running:
+            pool_key, node_id = self.running[compound]
+            self.svc.node_manager.send(pool_key, node_id, {"op": "kill", "key": compound})
+        node_info = task.get("nodeInfo")
+        self.svc.registry.drop_task(job_key, task_key)
+        if node_info:
+            shutil.rmtree(self.svc.task_dir(task), ignore_errors=True)
+
+    async def kill_running(self, job_key: str, timeout: float = 10) -> None:
+        """Kill the job's running task processes and wait until their nodes confirm it."""
+        self.queues.pop(job_key, None)
+        mine = [c for c in self.running if c.startswith(job_key + "/")]
+        for compound in mine:
+            pool_key, node_id = self.running[compound]
+            self.svc.node_manager.send(pool_key, node_id, {"op": "kill", "key": compound})
+        deadline = asyncio.get_running_loop().time() + timeout
+        while any(c in self.running for c in mine):
+            if asyncio.get_running_loop().time() > deadline:
+                break
+            await asyncio.sleep(0.02)

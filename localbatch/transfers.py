@@ -1,0 +1,172 @@
+"""A node's file transfers: resource files in, output files out, through their SAS URLs only."""
+
+from __future__ import annotations
+
+import glob
+import os
+import urllib.error
+import urllib.request
+from dataclasses import dataclass
+from pathlib import Path, PurePosixPath
+from urllib.parse import quote, urlsplit, urlunsplit
+
+from azure.core.exceptions import HttpResponseError, ResourceNotFoundError
+from azure.storage.blob import BlobClient, ContainerClient
+
+WILDCARDS = set("*?[")
+
+
+@dataclass
+class Failure(Exception):
+    """A task failure as the service reports it in failureInfo."""
+
+    category: str
+    code: str
+    message: str
+    details: dict[str, str] | None = None
+
+    def as_info(self) -> dict:
+        info = {"category": self.category, "code": self.code, "message": self.message}
+        if self.details:
+            info["details"] = [{"name": k, "value": v} for k, v in self.details.items()]
+        return info
+
+
+def inside(base: Path, relative: str) -> Path:
+    """base/relative, refusing a path that would leave base (absolute, '..')."""
+    target = (base / relative).resolve()
+    if not relative or os.path.isabs(relative) or not target.is_relative_to(base.resolve()):
+        raise Failure("usererror", "ResourceFileCreateFailed",
+                      f"The file path '{relative}' is outside the task's working directory.",
+                      {"FilePath": relative})
+    return target
+
+
+def _redact(url: str) -> str:
+    """The URL without its query (a SAS signature must never reach a log or an error)."""
+    parts = urlsplit(url)
+    return urlunsplit((parts.scheme, parts.netloc, parts.path, "", ""))
+
+
+def download_resource_files(resource_files: list[dict], wd: Path) -> None:
+    for spec in resource_files:
+        if spec.get("httpUrl"):
+            _download_http(spec, wd)
+        else:
+            _download_container(spec, wd)
+
+
+def _set_mode(path: Path, spec: dict) -> None:
+    path.chmod(int(spec.get("fileMode") or "0770", 8))
+
+
+def _download_http(spec: dict, wd: Path) -> None:
+    url, relative = spec["httpUrl"], spec["filePath"]
+    target = inside(wd, relative)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    try:
+        with urllib.request.urlopen(url, timeout=300) as response, open(target, "wb") as out:
+            while chunk := response.read(1 << 20):
+                out.write(chunk)
+    except urllib.error.HTTPError as exc:
+        code, category = {404: ("BlobNotFound", "usererror"),
+                          403: ("BlobAccessDenied", "usererror")}.get(
+            exc.code, ("BlobDownloadMiscError", "servererror"))
+        raise Failure(category, code, f"Downloading {_redact(url)} failed: HTTP {exc.code}.",
+                      {"FilePath": relative, "HttpStatusCode": str(exc.code)}) from None
+    except OSError as exc:
+        raise Failure("servererror", "BlobDownloadMiscError",
+                      f"Downloading {_redact(url)} failed: {exc.__class__.__name__}.",
+                      {"FilePath": relative}) from None
+    _set_mode(target, spec)
+
+
+def _download_container(spec: dict, wd: Path) -> None:
+    url = spec["storageContainerUrl"]
+    folder = inside(wd, spec["filePath"]) if spec.get("filePath") else wd
+    try:
+        container = ContainerClient.from_container_url(url)
+        for blob in container.list_blobs(name_starts_with=spec.get("blobPrefix") or None):
+            target = inside(folder, blob.name)
+            target.parent.mkdir(parents=True, exist_ok=True)
+            with open(target, "wb") as out:
+                container.download_blob(blob.name).readinto(out)
+            _set_mode(target, spec)
+    except ResourceNotFoundError:
+        raise Failure("usererror", "ResourceContainerNotFound",
+                      f"The container {_redact(url)} does not exist.") from None
+    except HttpResponseError as exc:
+        code = "ResourceContainerAccessDenied" if exc.status_code == 403 else \
+            "ResourceContainerListMiscError"
+        raise Failure("usererror", code,
+                      f"Listing {_redact(url)} failed: HTTP {exc.status_code}.") from None
+
+
+def should_upload(condition: str, exit_code: int | None) -> bool:
+    condition = condition.lower()
+    success = exit_code == 0
+    return condition == "taskcompletion" or (condition == "tasksuccess") == success
+
+
+def _matches(pattern: str, wd: Path) -> tuple[list[Path], Path]:
+    """Files matching a pattern relative to wd, and the folder their blob names are relative to."""
+    absolute = pattern if os.path.isabs(pattern) else str(wd / pattern)
+    parts = PurePosixPath(absolute).parts
+    first_wild = next((i for i, p in enumerate(parts) if WILDCARDS & set(p)), len(parts) - 1)
+    base = Path(*parts[:first_wild])
+    files = [Path(p) for p in glob.glob(absolute, recursive=True) if os.path.isfile(p)]
+    return sorted(files), base
+
+
+def upload_output_files(output_files: list[dict], wd: Path, exit_code: int | None,
+                        log: list[str]) -> None:
+    """Upload each matching file by its condition; raise the first upload failure."""
+    for spec in output_files:
+        condition = (spec.get("uploadOptions") or {}).get("uploadCondition", "taskcompletion")
+        if not should_upload(condition, exit_code):
+            continue
+        pattern = spec["filePattern"]
+        destination = spec["destination"]["container"]
+        files, base = _matches(pattern, wd)
+        literal = not (WILDCARDS & set(pattern))
+        for path in files:
+            if literal:
+                name = destination.get("path") or path.name
+            else:
+                relative = path.relative_to(base).as_posix()
+                prefix = (destination.get("path") or "").strip("/")
+                name = f"{prefix}/{relative}" if prefix else relative
+            _upload(destination["containerUrl"], name, path, log)
+
+
+def _blob_url(container_url: str, name: str) -> str:
+    parts = urlsplit(container_url)
+    return urlunsplit((parts.scheme, parts.netloc, parts.path.rstrip("/") + "/" + quote(name),
+                       parts.query, ""))
+
+
+def _upload(container_url: str, name: str, path: Path, log: list[str]) -> None:
+    where = f"{_redact(container_url)}/{name}"
+    try:
+        with open(path, "rb") as data:
+            BlobClient.from_blob_url(_blob_url(container_url, name)).upload_blob(
+                data, overwrite=True)
+    except HttpResponseError as exc:
+        error_code = getattr(exc, "error_code", None) or ""
+        if exc.status_code == 403:
+            code = "FileUploadAccessDenied"
+        elif exc.status_code == 404 or error_code == "ContainerNotFound":
+            code = "FileUploadContainerNotFound"
+        elif exc.status_code == 409:
+            code = "FileUploadConflict"
+        else:
+            code = "FileUploadMiscError"
+        log.append(f"upload of {path.name} to {where} failed: HTTP {exc.status_code} {error_code}")
+        raise Failure("usererror", code,
+                      f"One or more output files failed to upload: {path.name} to {where} "
+                      f"(HTTP {exc.status_code} {error_code}).") from None
+    except OSError as exc:
+        log.append(f"upload of {path.name} to {where} failed: {exc.__class__.__name__}")
+        raise Failure("usererror", "FileUploadMiscError",
+                      f"Uploading {path.name} to {where} failed: {exc.__class__.__name__}.") from None
+    log.append(f"uploaded {path.name} to {where}")

@@ -1,0 +1,119 @@
+"""Request-body checks that answer with the service's 400 errors, naming the property."""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+from . import errors, wire
+
+_ID = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
+
+
+def require(body: dict, name: str, where: str = "") -> Any:
+    value = body.get(name) if isinstance(body, dict) else None
+    if value is None or value == "":
+        raise errors.MissingRequiredProperty(values={"PropertyName": where + name})
+    return value
+
+
+def invalid(prop: str, value: Any, reason: str) -> errors.BatchError:
+    return errors.InvalidPropertyValue(
+        values={"PropertyName": prop, "PropertyValue": str(value), "Reason": reason})
+
+
+def ident(body: dict, name: str = "id") -> str:
+    value = require(body, name)
+    if not isinstance(value, str) or not _ID.match(value):
+        raise invalid(name, value, "An id may hold letters, digits, hyphens and underscores, "
+                                   "at most 64 characters.")
+    return value
+
+
+def count(body: dict, name: str, default: int = 0, minimum: int = 0) -> int:
+    value = body.get(name, default)
+    if value is None:
+        return default
+    if not isinstance(value, int) or isinstance(value, bool) or value < minimum:
+        raise invalid(name, value, f"{name} must be a whole number of at least {minimum}.")
+    return value
+
+
+def enum(value: Any, allowed: tuple[str, ...], prop: str, default: str | None = None) -> str:
+    """An enum value in the spec's spelling; the service accepts any case."""
+    if value is None and default is not None:
+        return default
+    if isinstance(value, str) and value.lower() in allowed:
+        return value.lower()
+    raise invalid(prop, value, "Allowed values: " + ", ".join(allowed) + ".")
+
+
+def duration(value: Any, prop: str, default: str) -> str:
+    if value is None:
+        return default
+    wire.duration_seconds(value, prop)
+    return value
+
+
+def unsupported(body: dict, names: tuple[str, ...]) -> None:
+    """Features localbatch does not emulate are refused, never silently ignored."""
+    for name in names:
+        if body.get(name):
+            raise invalid(name, "(set)", f"localbatch does not emulate {name}; "
+                                         "run this part against Azure Batch.")
+
+
+def user_identity(value: dict | None) -> dict:
+    if not value:
+        return {"autoUser": {"scope": "pool", "elevationLevel": "nonadmin"}}
+    auto = value.get("autoUser")
+    if value.get("username") or not auto:
+        raise invalid("userIdentity", value, "localbatch runs tasks as an auto-user only.")
+    return {"autoUser": {
+        "scope": enum(auto.get("scope"), ("task", "pool"), "userIdentity.autoUser.scope", "pool"),
+        "elevationLevel": enum(auto.get("elevationLevel"), ("nonadmin", "admin"),
+                               "userIdentity.autoUser.elevationLevel", "nonadmin")}}
+
+
+def resource_files(files: list | None) -> list[dict]:
+    out = []
+    for index, spec in enumerate(files or []):
+        where = f"resourceFiles[{index}]."
+        sources = [s for s in ("httpUrl", "storageContainerUrl", "autoStorageContainerName")
+                   if spec.get(s)]
+        if len(sources) != 1:
+            raise invalid(where + "httpUrl", "", "Give exactly one of httpUrl, "
+                          "storageContainerUrl or autoStorageContainerName.")
+        if sources[0] == "autoStorageContainerName":
+            raise invalid(where + "autoStorageContainerName", spec[sources[0]],
+                          "localbatch has no linked storage account: use storageContainerUrl.")
+        if sources[0] == "httpUrl":
+            require(spec, "filePath", where)
+        path = spec.get("filePath") or ""
+        if path.startswith("/") or ".." in path.replace("\\", "/").split("/"):
+            raise invalid(where + "filePath", path, "The path must stay inside the working "
+                                                     "directory: no leading '/' and no '..'.")
+        out.append(spec)
+    return out
+
+
+def output_files(files: list | None) -> list[dict]:
+    out = []
+    for index, spec in enumerate(files or []):
+        where = f"outputFiles[{index}]."
+        require(spec, "filePattern", where)
+        container = require(require(spec, "destination", where), "container",
+                            where + "destination.")
+        require(container, "containerUrl", where + "destination.container.")
+        options = require(spec, "uploadOptions", where)
+        condition = enum(require(options, "uploadCondition", where + "uploadOptions."),
+                         ("tasksuccess", "taskfailure", "taskcompletion"),
+                         where + "uploadOptions.uploadCondition")
+        out.append({**spec, "uploadOptions": {**options, "uploadCondition": condition}})
+    return out
+
+
+def environment(settings: list | None, prop: str) -> list[dict]:
+    for index, item in enumerate(settings or []):
+        require(item, "name", f"{prop}[{index}].")
+    return list(settings or [])
