@@ -1,0 +1,167 @@
+"""Fixtures: a localbatch instance in a fresh state folder, and real SDK clients for it."""
+
+from __future__ import annotations
+
+import time
+import uuid
+from collections.abc import Callable, Iterator
+from datetime import datetime, timedelta, timezone
+
+import pytest
+from azure.batch import BatchClient, models
+from azure.core.credentials import AzureNamedKeyCredential
+from azure.core.exceptions import ResourceExistsError, ResourceNotFoundError
+from azure.storage.blob import (
+    BlobSasPermissions,
+    BlobServiceClient,
+    ContainerSasPermissions,
+    generate_blob_sas,
+    generate_container_sas,
+)
+
+from localbatch.control import down, up
+from localbatch.statedir import StateDir
+
+
+@pytest.fixture(scope="session")
+def state(tmp_path_factory: pytest.TempPathFactory) -> Iterator[StateDir]:
+    """A localbatch of the tests' own, beside any a learner has running."""
+    state = StateDir(tmp_path_factory.mktemp("localbatch"))
+    up(state)
+    yield state
+    down(state)
+
+
+@pytest.fixture(scope="session")
+def endpoints(state: StateDir) -> dict[str, str]:
+    return state.endpoints()
+
+
+def batch_client(endpoints: dict[str, str], key: str | None = None) -> BatchClient:
+    return BatchClient(endpoints["BATCH_ACCOUNT_URL"], AzureNamedKeyCredential(
+        endpoints["BATCH_ACCOUNT_NAME"], key or endpoints["BATCH_ACCOUNT_KEY"]),
+        retry_total=0)
+
+
+@pytest.fixture(scope="session")
+def batch(endpoints: dict[str, str]) -> BatchClient:
+    return batch_client(endpoints)
+
+
+@pytest.fixture(scope="session")
+def blobs(endpoints: dict[str, str]) -> BlobServiceClient:
+    return BlobServiceClient(endpoints["STORAGE_BLOB_URL"], credential={
+        "account_name": endpoints["STORAGE_ACCOUNT_NAME"],
+        "account_key": endpoints["STORAGE_ACCOUNT_KEY"]})
+
+
+def unique(prefix: str) -> str:
+    return f"{prefix}-{uuid.uuid4().hex[:8]}"
+
+
+def wait_for(condition: Callable[[], object], timeout: float = 60, what: str = "condition"):
+    """Poll until condition() is truthy; fail naming what was awaited."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        value = condition()
+        if value:
+            return value
+        time.sleep(0.05)
+    pytest.fail(f"timed out after {timeout} s waiting for {what}")
+
+
+def pool_options(pool_id: str, nodes: int, start_task: models.BatchStartTask | None = None,
+                 slots: int = 1) -> models.BatchPoolCreateOptions:
+    return models.BatchPoolCreateOptions(
+        id=pool_id, vm_size="Standard_A1_v2",
+        virtual_machine_configuration=models.VirtualMachineConfiguration(
+            image_reference=models.BatchVmImageReference(
+                publisher="canonical", offer="ubuntu-24_04-lts", sku="server-gen1",
+                version="latest"),
+            node_agent_sku_id="batch.node.ubuntu 24.04"),
+        target_dedicated_nodes=nodes, task_slots_per_node=slots, start_task=start_task)
+
+
+def nodes_ready(batch: BatchClient, pool_id: str, count: int) -> bool:
+    nodes = list(batch.list_nodes(pool_id))
+    return len(nodes) == count and all(n.state in ("idle", "running") for n in nodes)
+
+
+def delete_pool(batch: BatchClient, pool_id: str) -> None:
+    try:
+        batch.begin_delete_pool(pool_id, polling_interval=0.1).result()
+    except ResourceNotFoundError:
+        pass
+
+
+@pytest.fixture(scope="session")
+def shared_pool(batch: BatchClient) -> Iterator[str]:
+    """A pool of two idle nodes that tests put their own jobs on."""
+    pool_id = unique("pool")
+    batch.create_pool(pool_options(pool_id, 2))
+    wait_for(lambda: nodes_ready(batch, pool_id, 2), what="two idle nodes")
+    yield pool_id
+    delete_pool(batch, pool_id)
+
+
+@pytest.fixture
+def job(batch: BatchClient, shared_pool: str) -> Iterator[str]:
+    """A fresh job on the shared pool, deleted afterwards."""
+    job_id = unique("job")
+    batch.create_job(models.BatchJobCreateOptions(
+        id=job_id, pool_info=models.BatchPoolInfo(pool_id=shared_pool)))
+    yield job_id
+    try:
+        batch.begin_delete_job(job_id, polling_interval=0.1).result()
+    except ResourceNotFoundError:
+        pass
+
+
+def tasks_done(batch: BatchClient, job_id: str) -> bool:
+    counts = batch.get_job_task_counts(job_id).task_counts
+    return counts.active == 0 and counts.running == 0
+
+
+def wait_tasks(batch: BatchClient, job_id: str, timeout: float = 120) -> dict[str, models.BatchTask]:
+    wait_for(lambda: tasks_done(batch, job_id), timeout, f"the tasks of {job_id}")
+    return {t.id: t for t in batch.list_tasks(job_id)}
+
+
+@pytest.fixture(scope="session")
+def containers(blobs: BlobServiceClient) -> dict[str, str]:
+    """Fresh input and output containers for this test run."""
+    names = {"input": unique("input"), "output": unique("output")}
+    for name in names.values():
+        try:
+            blobs.create_container(name)
+        except ResourceExistsError:
+            pass
+    return names
+
+
+def _expiry() -> datetime:
+    return datetime.now(timezone.utc) + timedelta(hours=2)
+
+
+def blob_read_url(blobs: BlobServiceClient, endpoints: dict, container: str, name: str) -> str:
+    sas = generate_blob_sas(endpoints["STORAGE_ACCOUNT_NAME"], container, name,
+                            account_key=endpoints["STORAGE_ACCOUNT_KEY"],
+                            permission=BlobSasPermissions(read=True), expiry=_expiry())
+    return blobs.get_blob_client(container, name).url + "?" + sas
+
+
+def container_url(blobs: BlobServiceClient, endpoints: dict, container: str,
+                  permission: ContainerSasPermissions) -> str:
+    sas = generate_container_sas(endpoints["STORAGE_ACCOUNT_NAME"], container,
+                                 account_key=endpoints["STORAGE_ACCOUNT_KEY"],
+                                 permission=permission, expiry=_expiry())
+    return f"{blobs.url.rstrip('/')}/{container}?{sas}"
+
+
+def output_file(pattern: str, url: str, condition: str, path: str | None = None
+                ) -> models.OutputFile:
+    return models.OutputFile(
+        file_pattern=pattern,
+        destination=models.OutputFileDestination(
+            container=models.OutputFileBlobContainerDestination(container_url=url, path=path)),
+        upload_options=models.OutputFileUploadConfiguration(upload_condition=condition))

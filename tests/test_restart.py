@@ -1,0 +1,88 @@
+"""A service killed outright loses nothing it acknowledged, and finishes its work after `up`."""
+
+from __future__ import annotations
+
+import os
+import signal
+from collections.abc import Iterator
+
+import pytest
+from azure.batch import BatchClient, models
+
+from localbatch.control import down, up
+from localbatch.statedir import StateDir
+from tests.conftest import batch_client, nodes_ready, pool_options, unique, wait_for, wait_tasks
+
+
+@pytest.fixture
+def own_state(tmp_path_factory: pytest.TempPathFactory) -> Iterator[StateDir]:
+    """An instance of this test's own: killing it disturbs no other test."""
+    state = StateDir(tmp_path_factory.mktemp("restart"))
+    up(state)
+    yield state
+    down(state)
+
+
+def kill_service(state: StateDir) -> None:
+    pid = state.pid("service")
+    assert pid is not None
+    os.killpg(pid, signal.SIGKILL)
+    wait_for(lambda: state.pid("service") is None or not _alive(pid), 10, "the service to die")
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.waitpid(pid, os.WNOHANG)
+    except ChildProcessError:
+        pass
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    return True
+
+
+def test_job_survives_sigkill_between_create_job_and_create_tasks(own_state: StateDir) -> None:
+    batch: BatchClient = batch_client(own_state.endpoints())
+    pool_id, job_id = unique("pool"), unique("job")
+    batch.create_pool(pool_options(pool_id, 1))
+    batch.create_job(models.BatchJobCreateOptions(
+        id=job_id, pool_info=models.BatchPoolInfo(pool_id=pool_id)))
+    kill_service(own_state)
+    up(own_state)
+    assert batch.get_job(job_id).state == "active"
+    assert batch.get_pool(pool_id).id == pool_id
+    batch.create_tasks(job_id, [models.BatchTaskCreateOptions(id="t", command_line="/bin/true")])
+    assert wait_tasks(batch, job_id)["t"].execution_info.result == "success"
+
+
+def test_running_tasks_run_again_after_a_crash_and_complete_once(own_state: StateDir,
+                                                                 tmp_path) -> None:
+    """Tasks that were running go back to active without a retry counted; none runs twice to
+    completion, and no process from before the crash is left."""
+    batch = batch_client(own_state.endpoints())
+    pool_id, job_id = unique("pool"), unique("job")
+    batch.create_pool(pool_options(pool_id, 2))
+    wait_for(lambda: nodes_ready(batch, pool_id, 2), what="two idle nodes")
+    batch.create_job(models.BatchJobCreateOptions(
+        id=job_id, pool_info=models.BatchPoolInfo(pool_id=pool_id)))
+    runs = tmp_path / "runs"
+    runs.mkdir()
+    batch.create_tasks(job_id, [models.BatchTaskCreateOptions(
+        id=f"t{i}", command_line=f"/bin/bash -c 'echo $$ >> {runs}/t{i}; sleep 2'")
+        for i in range(2)])
+    wait_for(lambda: batch.get_job_task_counts(job_id).task_counts.running == 2,
+             what="two running tasks")
+    wait_for(lambda: len(list(runs.iterdir())) == 2, what="both task processes to start")
+    first_pids = [int((runs / f"t{i}").read_text().split()[0]) for i in range(2)]
+    kill_service(own_state)
+    wait_for(lambda: not any(_alive(p) for p in first_pids), 10,
+             "the killed service's task processes to end")
+    up(own_state)
+    tasks = wait_tasks(batch, job_id)
+    for i in range(2):
+        info = tasks[f"t{i}"].execution_info
+        assert (info.result, info.retry_count) == ("success", 0)
+        assert len((runs / f"t{i}").read_text().split()) == 2  # ran again, once
+    counts = batch.get_job_task_counts(job_id).task_counts
+    assert (counts.completed, counts.succeeded) == (2, 2)
