@@ -154,9 +154,10 @@ class Pools:
         states.move("pool", pool, "deleting")
         self.svc.registry.touch(pool)
         self.svc.registry.save_pool(pool)
-        self.svc.spawn(self._reclaim(key(pool_id)))
+        self.svc.spawn(self.reclaim(key(pool_id)))
 
-    async def _reclaim(self, pool_key: str) -> None:
+    async def reclaim(self, pool_key: str) -> None:
+        """Stop the nodes of a deleted pool, then forget it."""
         await asyncio.gather(*(self.remove_node(pool_key, node_id)
                                for node_id in list(self.svc.registry.nodes.get(pool_key, {}))))
         shutil.rmtree(self.svc.state_dir / "nodes" / pool_key, ignore_errors=True)

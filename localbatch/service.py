@@ -101,8 +101,13 @@ class Service:
         states.move("node", node, "unusable")
         self.registry.save_node(pool_key, node)
         self.scheduler.kick()
+        self.spawn(self._replace_node(pool_key, node_id))
+
+    async def _replace_node(self, pool_key: str, node_id: str) -> None:
+        await asyncio.sleep(1)  # a node that dies at once must not restart in a tight loop
         pool = self.registry.pools.get(pool_key)
-        if pool is not None and pool["state"] == "active":
+        if pool is not None and pool["state"] == "active" and \
+                node_id in self.registry.nodes.get(pool_key, {}):
             self.node_manager.launch(pool_key, node_id)
 
     # -- start and stop ----------------------------------------------------------------------
@@ -122,7 +127,7 @@ class Service:
                     self.tasks.queues.setdefault(job_key, {})[task_key] = None
         for pool_key, pool in list(reg.pools.items()):
             if pool["state"] == "deleting":
-                self.spawn(self.pools._reclaim(pool_key))
+                self.spawn(self.pools.reclaim(pool_key))
                 continue
             for node in reg.nodes.get(pool_key, {}).values():
                 node.update(state="creating", stateTransitionTime=wire.iso(wire.now()),

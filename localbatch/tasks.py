@@ -147,7 +147,8 @@ class Tasks:
         job_key, task_key = compound.split("/")
         task = self.svc.registry.tasks.get(job_key, {}).get(task_key)
         ending = self.ending.pop(compound, None)
-        if task is None or task["state"] != "running":
+        job = self.svc.registry.jobs.get(job_key)
+        if task is None or task["state"] != "running" or job["state"] == "deleting":
             self.svc.scheduler.kick()
             return
         if event.get("killed") and ending is None:

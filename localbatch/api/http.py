@@ -112,6 +112,9 @@ async def dispatch(request: Request, handler: Callable[[Call], Reply]) -> Respon
     except errors.BatchError as exc:
         reply = Reply(exc.status, svc.error_body(exc, request_id))
         log.info("%s %s -> %s %s", request.method, raw_path, exc.status, exc.code)
+    except Exception:
+        log.exception("%s %s failed (request-id %s)", request.method, raw_path, request_id)
+        reply = Reply(500, svc.error_body(errors.BatchError(), request_id))
     headers = {"request-id": request_id, "DataServiceVersion": "3.0", **reply.headers}
     if request.headers.get("return-client-request-id", "").lower() == "true" and \
             request.headers.get("client-request-id"):
