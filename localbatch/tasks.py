@@ -94,7 +94,7 @@ class Tasks:
         self.svc.scheduler.kick()
         return task
 
-    def create_collection(self, job_id: str, body: dict) -> list[dict]:
+    def create_collection(self, job_id: str, body: dict, request_id: str = "") -> list[dict]:
         job = self._open_job(job_id)
         values = body.get("value") if isinstance(body, dict) else None
         if not isinstance(values, list):
@@ -106,18 +106,18 @@ class Tasks:
         existing = self.svc.registry.tasks[key(job["id"])]
         with self.svc.registry.store.transaction():
             for item in values:
-                results.append(self._collection_item(job, item, existing))
+                results.append(self._collection_item(job, item, existing, request_id))
         self.svc.scheduler.kick()
         return results
 
-    def _collection_item(self, job: dict, item: dict, existing: dict) -> dict:
+    def _collection_item(self, job: dict, item: dict, existing: dict, request_id: str) -> dict:
         task_id = item.get("id") if isinstance(item, dict) else None
         try:
             task = self.build(job, item)
             if key(task["id"]) in existing:
                 raise errors.TaskExists()
         except errors.BatchError as exc:
-            return {"status": "clienterror", "taskId": task_id, "error": self.svc.error_body(exc)}
+            return {"status": "clienterror", "taskId": task_id, "error": self.svc.error_body(exc, request_id)}
         self._add(job, task)
         return {"status": "success", "taskId": task["id"], "eTag": task["eTag"],
                 "lastModified": task["lastModified"], "location": task["url"]}

@@ -30,6 +30,7 @@ class Call:
     headers: Any
     body: Any = None
     base_url: str = ""
+    request_id: str = ""
 
 
 @dataclass
@@ -107,7 +108,7 @@ async def dispatch(request: Request, handler: Callable[[Call], Reply]) -> Respon
                 "QueryParameterName": "api-version", "QueryParameterValue": version,
                 "Reason": f"localbatch speaks api-version {API_VERSION}."})
         call = Call(svc, dict(request.path_params), dict(request.query_params), request.headers,
-                    _parse_body(raw), svc.base_url)
+                    _parse_body(raw), svc.base_url, request_id)
         reply = handler(call)
     except errors.BatchError as exc:
         reply = Reply(exc.status, svc.error_body(exc, request_id))

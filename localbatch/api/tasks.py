@@ -11,7 +11,8 @@ def create_task(call: Call) -> Reply:
 
 
 def create_task_collection(call: Call) -> Reply:
-    results = call.svc.tasks.create_collection(call.params["job_id"], call.body or {})
+    results = call.svc.tasks.create_collection(call.params["job_id"], call.body or {},
+                                               call.request_id)
     return Reply(200, {"value": results})
 
 
