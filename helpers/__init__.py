@@ -1,0 +1,1 @@
+"""Thin plumbing the notebooks import, so each notebook shows the Batch calls and little else."""
