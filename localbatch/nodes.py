@@ -118,6 +118,9 @@ class NodeManager:
             self.svc.tasks.on_done(event["key"], event)
 
     def on_ready(self, pool_key: str, node: dict) -> None:
+        now = wire.iso(wire.now())
+        node["lastBootTime"] = now
+        node["nodeAgentInfo"]["lastUpdateTime"] = now
         start_task = node.get("startTask")
         if not start_task:
             self.set_state(pool_key, node, "idle")

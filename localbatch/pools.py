@@ -34,6 +34,7 @@ class Pools:
         vm_size = validate.require(body, "vmSize")
         vm_config = validate.require(body, "virtualMachineConfiguration")
         image = validate.require(vm_config, "imageReference", "virtualMachineConfiguration.")
+        validate.image_id(image.get("virtualMachineImageId"))
         validate.require(vm_config, "nodeAgentSKUId", "virtualMachineConfiguration.")
         resize_timeout = validate.duration(body.get("resizeTimeout"), "resizeTimeout", "PT15M")
         if wire.duration_seconds(resize_timeout, "resizeTimeout") < MIN_RESIZE_TIMEOUT:

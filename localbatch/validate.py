@@ -55,6 +55,25 @@ def duration(value: Any, prop: str, default: str) -> str:
     return value
 
 
+_IMAGE_ID = re.compile(
+    r"^/subscriptions/[^/]+/resourceGroups/[^/]+/providers/Microsoft\.Compute/"
+    r"(images/[^/]+|galleries/[^/]+/images/[^/]+(/versions/[^/]+)?)$", re.IGNORECASE)
+
+
+def image_id(value: str | None) -> None:
+    """A custom image's ARM id must have one of the forms the service accepts."""
+    if value and not _IMAGE_ID.match(value):
+        raise invalid("virtualMachineImageId", value,
+                      "The specified resource id must be of the format /subscriptions/"
+                      "{subscriptionId}/resourceGroups/{resourceGroupName}/providers/"
+                      "Microsoft.Compute/images/{imageName}, or /subscriptions/{subscriptionId}/"
+                      "resourceGroups/{resourceGroupName}/providers/Microsoft.Compute/galleries/"
+                      "{galleryName}/images/{imageDefinitionName}/versions/{versionId}, or "
+                      "/subscriptions/{subscriptionId}/resourceGroups/{resourceGroupName}/"
+                      "providers/Microsoft.Compute/galleries/{galleryName}/images/"
+                      "{imageDefinitionName}")
+
+
 def unsupported(body: dict, names: tuple[str, ...]) -> None:
     """Features localbatch does not emulate are refused, never silently ignored."""
     for name in names:

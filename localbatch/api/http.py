@@ -52,7 +52,7 @@ def created(doc: dict) -> Reply:
 
 
 def accepted(doc: dict) -> Reply:
-    return Reply(202, None, {"DataServiceId": doc["url"]})
+    return Reply(202, None, entity_headers(doc))
 
 
 def entity(call: Call, doc: dict, kind: str) -> Reply:
