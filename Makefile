@@ -1,0 +1,71 @@
+# Batch Notebooks: `make help` lists the targets.
+# Everything runs from .venv (Python packages pinned by constraints.txt) and node_modules
+# (Azurite, pinned by package-lock.json); `make setup` makes both and is quick when nothing changed.
+
+SHELL := /bin/bash
+.DEFAULT_GOAL := help
+
+PYTHON ?= python3
+VENV_PY := .venv/bin/python
+PY_STAMP := .venv/.setup-hash
+NODE_STAMP := node_modules/.setup-hash
+PY_INPUTS := pyproject.toml constraints.txt
+NODE_INPUTS := package.json package-lock.json
+PYTEST_ARGS ?=
+SHA256 := $(shell command -v sha256sum >/dev/null && echo sha256sum || echo 'shasum -a 256')
+
+.PHONY: help setup tutorial lab notebooks test lint down clean
+
+help: ## list the targets
+	@echo "Batch Notebooks: make TARGET"
+	@grep -E '^[a-z]+:.*## ' $(MAKEFILE_LIST) | awk -F ':.*## ' '{printf "  %-9s %s\n", $$1, $$2}'
+
+# Each half is keyed on a sha256 of its input files, kept in a stamp inside the folder it
+# installs, so a changed lock re-installs and a deleted folder is made again.
+setup: ## make .venv (pip, constraints.txt) and node_modules (npm ci, Azurite); quick when nothing changed
+	@set -eo pipefail; \
+	py_hash=$$(cat $(PY_INPUTS) | $(SHA256) | cut -d' ' -f1); \
+	node_hash=$$(cat $(NODE_INPUTS) | $(SHA256) | cut -d' ' -f1); \
+	done=""; \
+	if [ ! -x $(VENV_PY) ]; then \
+		$(PYTHON) -c 'import sys; sys.exit(sys.version_info < (3, 10))' \
+			|| { echo "setup: needs Python >= 3.10; try: make setup PYTHON=python3.11"; exit 1; }; \
+		$(PYTHON) -m venv .venv || { rm -rf .venv; exit 1; }; \
+	fi; \
+	if [ "$$(cat $(PY_STAMP) 2>/dev/null)" != "$$py_hash" ]; then \
+		$(VENV_PY) -m pip install -c constraints.txt -e '.[test]'; \
+		echo "$$py_hash" > $(PY_STAMP); done="$$done .venv"; \
+	fi; \
+	if [ "$$(cat $(NODE_STAMP) 2>/dev/null)" != "$$node_hash" ]; then \
+		npm ci --no-audit --no-fund; \
+		echo "$$node_hash" > $(NODE_STAMP); done="$$done node_modules"; \
+	fi; \
+	if [ -z "$$done" ]; then \
+		echo "setup: up to date (.venv and node_modules match their lock files)"; \
+	else \
+		echo "setup: installed$$done"; \
+	fi
+
+tutorial: setup ## run notebooks 00-08 headless against the local Batch service and Azurite; print where the MP3s are
+	$(VENV_PY) scripts/run_notebooks.py
+	@echo "The local Batch service is still running (for make lab); make down stops it."
+
+lab: setup ## open the notebooks in JupyterLab
+	.venv/bin/jupyter lab --notebook-dir=notebooks $$([ "$$(id -u)" = 0 ] && echo --allow-root)
+
+notebooks: setup ## re-execute the notebooks in place against a fresh local service (the committed outputs)
+	$(VENV_PY) scripts/run_notebooks.py --fresh --in-place
+
+test: setup ## run the tests (pass options with PYTEST_ARGS='-k media')
+	$(VENV_PY) -m pytest $(PYTEST_ARGS)
+
+lint: ## check the code with ruff
+	.venv/bin/ruff check .
+
+down: ## stop the local Batch service and Azurite
+	$(VENV_PY) -m localbatch down
+
+clean: ## stop the local services, remove .venv, node_modules, .localbatch, outputs and caches
+	@if [ -x $(VENV_PY) ]; then $(VENV_PY) -m localbatch down || true; fi
+	rm -rf .venv node_modules .localbatch outputs .pytest_cache .ruff_cache build *.egg-info
+	find . -name __pycache__ -type d -prune -exec rm -rf {} +

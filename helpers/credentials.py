@@ -1,0 +1,90 @@
+"""The credentials form of notebook 01: pick a target, type keys into password fields, Connect."""
+
+from __future__ import annotations
+
+import os
+
+import ipywidgets as w
+
+from .clients import check_connection
+from .settings import Settings, SettingsError, load_settings, read_env_file, save_settings
+
+FIELDS = [  # (setting, label, secret)
+    ("BATCH_ACCOUNT_NAME", "Batch account name", False),
+    ("BATCH_ACCOUNT_URL", "Batch account URL", False),
+    ("BATCH_ACCOUNT_KEY", "Batch account key", True),
+    ("STORAGE_ACCOUNT_NAME", "Storage account name", False),
+    ("STORAGE_ACCOUNT_KEY", "Storage account key", True),
+]
+
+
+class CredentialsForm(w.VBox):
+    """Target local (default) or azure; Shared Key or Microsoft Entra ID; a Connect button."""
+
+    def __init__(self):
+        saved = {**read_env_file(), **os.environ}
+        self.target = w.ToggleButtons(options=[("Local (no account)", "local"),
+                                               ("Azure", "azure")],
+                                      value=saved.get("BATCH_TARGET", "local"),
+                                      description="Target")
+        self.auth = w.RadioButtons(options=[("Shared key", "key"),
+                                            ("Microsoft Entra ID", "entra")],
+                                   value=saved.get("BATCH_AUTH", "key"),
+                                   description="Sign in with")
+        self.inputs = {
+            name: (w.Password if secret else w.Text)(
+                value="" if secret else saved.get(name, ""), description=label,
+                placeholder="(kept)" if secret and saved.get(name) else "",
+                style={"description_width": "150px"}, layout=w.Layout(width="560px"))
+            for name, label, secret in FIELDS}
+        self.connect = w.Button(description="Connect", button_style="primary", icon="plug")
+        self.result = w.HTML()
+        self.azure_box = w.VBox([self.auth, *self.inputs.values()])
+        self.target.observe(self._show, "value")
+        self.auth.observe(self._show, "value")
+        self.connect.on_click(lambda _: self.submit())
+        super().__init__([self.target, self.azure_box, self.connect, self.result])
+        self._show()
+
+    def _show(self, *_):
+        azure = self.target.value == "azure"
+        self.azure_box.layout.display = "" if azure else "none"
+        for name, _, secret in FIELDS:
+            if "KEY" in name:
+                self.inputs[name].layout.display = "" if self.auth.value == "key" else "none"
+
+    def values(self) -> dict[str, str]:
+        """What to save: the target, and for Azure the fields typed (an empty key keeps the old)."""
+        values = {"BATCH_TARGET": self.target.value}
+        if self.target.value == "azure":
+            values["BATCH_AUTH"] = self.auth.value
+            for name, field in self.inputs.items():
+                if field.value.strip():
+                    values[name] = field.value.strip()
+        return values
+
+    def submit(self) -> Settings | None:
+        """Save the settings, try both services, and say in one sentence per problem what failed."""
+        save_settings(self.values())
+        for name, value in self.values().items():
+            os.environ[name] = value  # this kernel sees the new values too
+        for name in (n for n, _, secret in FIELDS if secret):
+            self.inputs[name].value = ""
+        try:
+            settings = load_settings()
+        except SettingsError as exc:
+            self.result.value = f"<b style='color:#a00'>✗</b> {_escape(str(exc))}"
+            return None
+        problems = check_connection(settings)
+        if problems:
+            self.result.value = "<br>".join(f"<b style='color:#a00'>✗</b> {_escape(p)}"
+                                            for p in problems)
+            return None
+        self.result.value = (f"<b style='color:#080'>✓</b> Connected to Batch account "
+                             f"<code>{settings.batch_account}</code> and storage account "
+                             f"<code>{settings.storage_account}</code> ({settings.target}).")
+        return settings
+
+
+def _escape(text: str) -> str:
+    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")

@@ -1,0 +1,110 @@
+"""Where the notebooks find their target, endpoints and keys, without a key in any notebook.
+
+The target (``local`` or ``azure``) and the Azure values come from environment variables
+first, then from a git-ignored ``.env`` file that the credentials form writes (owner-only).
+For ``local`` the endpoints and keys are read from localbatch each time: they change with its
+state folder, so they are never saved.
+"""
+
+from __future__ import annotations
+
+import os
+import shlex
+from dataclasses import dataclass, field
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+TARGETS = ("local", "azure")
+AZURE_NAMES = ("BATCH_ACCOUNT_NAME", "BATCH_ACCOUNT_URL", "STORAGE_ACCOUNT_NAME")
+KEY_NAMES = ("BATCH_ACCOUNT_KEY", "STORAGE_ACCOUNT_KEY")
+
+
+class SettingsError(RuntimeError):
+    """A setting is missing or wrong; the message says which and how to fix it."""
+
+
+def env_file() -> Path:
+    return Path(os.environ.get("BATCH_NOTEBOOKS_ENV_FILE", ROOT / ".env"))
+
+
+def workdir() -> Path:
+    """The folder for inputs, outputs and timing data (BATCH_NOTEBOOKS_WORKDIR to move it)."""
+    return Path(os.environ.get("BATCH_NOTEBOOKS_WORKDIR", ROOT / "outputs"))
+
+
+def _mask(secret: str) -> str:
+    return f"<{len(secret)} characters, hidden>" if secret else "<not set>"
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Endpoints and credentials for one target; printing it never shows a key."""
+
+    target: str
+    batch_account: str
+    batch_url: str
+    storage_account: str
+    blob_url: str
+    auth: str = "key"  # "key" (Shared Key) or "entra" (Microsoft Entra ID)
+    batch_key: str = field(default="", repr=False)
+    storage_key: str = field(default="", repr=False)
+
+    def __repr__(self) -> str:
+        lines = [f"target:          {self.target}", f"authentication:  {self.auth}",
+                 f"Batch account:   {self.batch_account} at {self.batch_url}",
+                 f"Storage account: {self.storage_account} at {self.blob_url}"]
+        if self.auth == "key":
+            lines += [f"Batch key:       {_mask(self.batch_key)}",
+                      f"Storage key:     {_mask(self.storage_key)}"]
+        return "\n".join(lines)
+
+
+def read_env_file(path: Path | None = None) -> dict[str, str]:
+    path = path or env_file()
+    values: dict[str, str] = {}
+    if path.exists():
+        for line in path.read_text().splitlines():
+            name, sep, raw = line.partition("=")
+            if sep and not line.lstrip().startswith("#"):
+                parsed = shlex.split(raw)
+                values[name.strip()] = parsed[0] if parsed else ""
+    return values
+
+
+def save_settings(values: dict[str, str], path: Path | None = None) -> Path:
+    """Merge values into the .env file, readable by its owner only."""
+    path = path or env_file()
+    merged = {**read_env_file(path), **{k: v for k, v in values.items() if v is not None}}
+    text = "".join(f"{name}={shlex.quote(value)}\n" for name, value in merged.items())
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    os.chmod(path, 0o600)
+    with os.fdopen(fd, "w") as out:
+        out.write("# Written by the Batch Notebooks credentials form. Keep it private.\n" + text)
+    return path
+
+
+def load_settings() -> Settings:
+    """The settings of the chosen target (environment variables win over the .env file)."""
+    values = {**read_env_file(), **os.environ}
+    target = values.get("BATCH_TARGET", "local").strip().lower()
+    if target not in TARGETS:
+        raise SettingsError(f"BATCH_TARGET is '{target}': set it to 'local' or 'azure'.")
+    if target == "local":
+        from localbatch.control import state_dir, up
+        values = up(state_dir())
+        return Settings("local", values["BATCH_ACCOUNT_NAME"], values["BATCH_ACCOUNT_URL"],
+                        values["STORAGE_ACCOUNT_NAME"], values["STORAGE_BLOB_URL"], "key",
+                        values["BATCH_ACCOUNT_KEY"], values["STORAGE_ACCOUNT_KEY"])
+    auth = values.get("BATCH_AUTH", "key").strip().lower()
+    if auth not in ("key", "entra"):
+        raise SettingsError(f"BATCH_AUTH is '{auth}': set it to 'key' or 'entra'.")
+    needed = AZURE_NAMES + (KEY_NAMES if auth == "key" else ())
+    missing = [name for name in needed if not values.get(name)]
+    if missing:
+        raise SettingsError("The Azure target needs " + ", ".join(missing) + ": fill in the form "
+                            "in 01_authenticate, or set them as environment variables.")
+    storage = values["STORAGE_ACCOUNT_NAME"]
+    return Settings(
+        "azure", values["BATCH_ACCOUNT_NAME"], values["BATCH_ACCOUNT_URL"].rstrip("/"), storage,
+        values.get("STORAGE_BLOB_URL") or f"https://{storage}.blob.core.windows.net", auth,
+        values.get("BATCH_ACCOUNT_KEY", ""), values.get("STORAGE_ACCOUNT_KEY", ""))

@@ -1,0 +1,106 @@
+"""Run the tutorial's notebooks headless, in order, each in a fresh kernel (`make tutorial`).
+
+Executed copies go to outputs/executed/ (the notebooks in notebooks/ are left as they are),
+unless --in-place, which refreshes the committed outputs with clean metadata. If a notebook
+fails, 08_cleanup still runs, so no pool is left behind.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import nbformat
+from nbclient import NotebookClient
+from nbclient.exceptions import CellExecutionError
+
+ROOT = Path(__file__).resolve().parent.parent
+NOTEBOOKS = ROOT / "notebooks"
+CLEANUP = "08_cleanup.ipynb"
+WIDGET_VIEW = "application/vnd.jupyter.widget-view+json"
+
+
+def clean(notebook: nbformat.NotebookNode) -> None:
+    """No kernel-specific paths or widget state: a widget shows as its text."""
+    notebook.metadata = {"kernelspec": {"name": "python3", "display_name": "Python 3",
+                                        "language": "python"},
+                         "language_info": {"name": "python"}}
+    for cell in notebook.cells:
+        cell.metadata.pop("execution", None)
+        for output in cell.get("outputs", []):
+            output.get("data", {}).pop(WIDGET_VIEW, None)
+            output.get("metadata", {}).pop(WIDGET_VIEW, None)
+
+
+def run(path: Path, target: Path, timeout: int) -> float:
+    notebook = nbformat.read(path, as_version=4)
+    started = time.monotonic()
+    try:
+        NotebookClient(notebook, timeout=timeout, kernel_name="python3",
+                       resources={"metadata": {"path": str(NOTEBOOKS)}}).execute()
+    finally:
+        clean(notebook)
+        target.parent.mkdir(parents=True, exist_ok=True)
+        nbformat.write(notebook, target)
+    return time.monotonic() - started
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("names", nargs="*", help="notebooks to run (default: all, in order)")
+    parser.add_argument("--in-place", action="store_true",
+                        help="write the outputs into notebooks/ (to refresh committed outputs)")
+    parser.add_argument("--out", type=Path, default=ROOT / "outputs" / "executed")
+    parser.add_argument("--timeout", type=int, default=900, help="seconds per cell")
+    parser.add_argument("--fresh", action="store_true",
+                        help="use a new localbatch, work folder and settings file, and stop the "
+                             "service at the end (how the committed outputs are made)")
+    args = parser.parse_args()
+    if args.fresh:
+        scratch = Path(tempfile.mkdtemp(prefix="batch-notebooks-"))
+        os.environ.update(LOCALBATCH_HOME=str(scratch / "localbatch"), BATCH_TARGET="local",
+                          BATCH_NOTEBOOKS_WORKDIR=str(scratch / "work"),
+                          BATCH_NOTEBOOKS_ENV_FILE=str(scratch / "settings.env"))
+    try:
+        return run_all(args)
+    finally:
+        if args.fresh:
+            from localbatch.control import down, state_dir
+            down(state_dir())
+
+
+def run_all(args: argparse.Namespace) -> int:
+    paths = [NOTEBOOKS / name for name in args.names] if args.names else \
+        sorted(NOTEBOOKS.glob("[0-9][0-9]_*.ipynb"))
+    failed = None
+    for path in paths:
+        target = path if args.in_place else args.out / path.name
+        try:
+            seconds = run(path, target, args.timeout)
+            print(f"✓ {path.stem:22} {seconds:6.1f} s")
+        except CellExecutionError as exc:
+            failed = path.name
+            print(f"✗ {path.stem} failed; the executed copy is {target}\n{str(exc)[-2000:]}",
+                  file=sys.stderr)
+            break
+    if failed and failed != CLEANUP and (NOTEBOOKS / CLEANUP).exists():
+        print("Running 08_cleanup so that nothing is left running…", file=sys.stderr)
+        try:
+            run(NOTEBOOKS / CLEANUP, args.out / CLEANUP, args.timeout)
+        except CellExecutionError as exc:
+            print(f"✗ cleanup failed too:\n{str(exc)[-2000:]}", file=sys.stderr)
+    if failed:
+        return 1
+    from helpers.settings import workdir
+    print(f"\nMP3 files:          {workdir() / 'mp3'}\n"
+          f"Timing table (CSV): {workdir() / 'timings.csv'}\n"
+          f"Executed notebooks: {NOTEBOOKS if args.in_place else args.out}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
