@@ -41,6 +41,8 @@ def run(path: Path, target: Path, timeout: int) -> float:
     started = time.monotonic()
     try:
         NotebookClient(notebook, timeout=timeout, kernel_name="python3",
+                       # the kernel's own start-up notices are not the learner's business
+                       extra_arguments=["--IPKernelApp.log_level=ERROR"],
                        resources={"metadata": {"path": str(NOTEBOOKS)}}).execute()
     finally:
         clean(notebook)
