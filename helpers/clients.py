@@ -36,6 +36,11 @@ def connect() -> tuple[Settings, BatchClient, BlobServiceClient]:
     return settings, batch_client(settings), blob_client(settings)
 
 
+def sdk_text(value) -> str | None:
+    """An SDK enum as the service spells it ("idle", not "BatchNodeState.IDLE")."""
+    return getattr(value, "value", value)
+
+
 def _caused_by(exc: BaseException | None, kind: type) -> bool:
     while exc is not None:
         if isinstance(exc, kind):
@@ -47,6 +52,10 @@ def _caused_by(exc: BaseException | None, kind: type) -> bool:
 def explain(exc: BaseException, service: str, settings: Settings) -> str:
     """One sentence that says what went wrong and what to change (never a key)."""
     where = settings.batch_url if service == "Batch" else settings.blob_url
+    if settings.auth == "entra" and where.startswith("http://") and \
+            not isinstance(exc, ClientAuthenticationError):
+        return (f"Microsoft Entra ID needs an https {service} URL and {where} is http: use the "
+                "https URL from the portal (or Shared key for the local target).")
     if _caused_by(exc, binascii.Error):
         return (f"The {service} key is not valid base64: paste the whole key from the portal's "
                 "Keys page, with no spaces or line breaks.")

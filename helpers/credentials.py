@@ -15,7 +15,14 @@ FIELDS = [  # (setting, label, secret)
     ("BATCH_ACCOUNT_KEY", "Batch account key", True),
     ("STORAGE_ACCOUNT_NAME", "Storage account name", False),
     ("STORAGE_ACCOUNT_KEY", "Storage account key", True),
+    ("STORAGE_BLOB_URL", "Blob URL (optional)", False),
 ]
+
+
+def _choice(value: str | None, options: tuple[str, ...]) -> str:
+    """A saved choice as load_settings reads it (any case, spaces ignored), else the default."""
+    value = (value or "").strip().lower()
+    return value if value in options else options[0]
 
 
 class CredentialsForm(w.VBox):
@@ -25,11 +32,12 @@ class CredentialsForm(w.VBox):
         saved = {**read_env_file(), **os.environ}
         self.target = w.ToggleButtons(options=[("Local (no account)", "local"),
                                                ("Azure", "azure")],
-                                      value=saved.get("BATCH_TARGET", "local"),
+                                      value=_choice(saved.get("BATCH_TARGET"),
+                                                    ("local", "azure")),
                                       description="Target")
         self.auth = w.RadioButtons(options=[("Shared key", "key"),
                                             ("Microsoft Entra ID", "entra")],
-                                   value=saved.get("BATCH_AUTH", "key"),
+                                   value=_choice(saved.get("BATCH_AUTH"), ("key", "entra")),
                                    description="Sign in with")
         self.inputs = {
             name: (w.Password if secret else w.Text)(

@@ -8,6 +8,8 @@ from collections.abc import Iterable
 from matplotlib.figure import Figure
 from matplotlib.patches import Patch, Rectangle
 
+from .clients import sdk_text
+
 NODE_COLOURS = {  # Batch Explorer's heat map legend
     "idle": "#919191", "running": "#178d17", "creating": "#dbf659", "starting": "#fffe5c",
     "waitingforstarttask": "#be93d9", "starttaskfailed": "#aa3939", "unusable": "#f95619",
@@ -18,7 +20,7 @@ NODE_COLOURS = {  # Batch Explorer's heat map legend
 
 def node_heatmap(nodes: Iterable, title: str = "Nodes by state") -> Figure:
     """One tile per node (from list_nodes), coloured by its state, with a legend."""
-    states = [str(node.state) for node in nodes]
+    states = [sdk_text(node.state) for node in nodes]
     columns = max(1, math.ceil(math.sqrt(len(states))))
     rows = max(1, math.ceil(len(states) / columns))
     # A Figure, not pyplot: the notebook shows it once, as the cell's result.

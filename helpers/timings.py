@@ -6,6 +6,8 @@ from collections.abc import Iterable
 
 import pandas as pd
 
+from .clients import sdk_text
+
 COLUMNS = ["task", "node", "state", "exit_code", "result", "created", "started", "ended",
            "waiting_s", "running_s"]
 
@@ -17,8 +19,8 @@ def timing_table(tasks: Iterable) -> pd.DataFrame:
         info, node = task.execution_info, task.node_info
         rows.append({
             "task": task.id, "node": node.node_id if node else None,
-            "state": _text(task.state), "exit_code": info.exit_code if info else None,
-            "result": _text(info.result) if info else None,
+            "state": sdk_text(task.state), "exit_code": info.exit_code if info else None,
+            "result": sdk_text(info.result) if info else None,
             "created": task.creation_time, "started": info.start_time if info else None,
             "ended": info.end_time if info else None})
     table = pd.DataFrame(rows, columns=COLUMNS[:8])
@@ -30,13 +32,10 @@ def timing_table(tasks: Iterable) -> pd.DataFrame:
     return table.sort_values("task", key=_natural).reset_index(drop=True)
 
 
-def _text(value) -> str | None:
-    """An SDK enum as the service spells it ("success", not "BatchTaskExecutionResult.SUCCESS")."""
-    return getattr(value, "value", value)
-
-
 def _natural(ids: pd.Series) -> pd.Series:
     """Task2 before Task10."""
+    if ids.empty:
+        return ids
     return ids.str.extract(r"^(.*?)(\d*)$").apply(
         lambda parts: parts[0] + parts[1].zfill(10), axis=1)
 
