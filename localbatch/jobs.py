@@ -67,16 +67,26 @@ class Jobs:
         return job
 
     def terminate(self, job_id: str, reason: str = "UserTerminate") -> None:
+        """Running tasks are ended; tasks not started stay active and never run."""
         job = self.get(job_id)
         if job["state"] == "deleting":
             raise errors.JobBeingDeleted()
         if job["state"] == "completed":
             raise errors.JobCompleted()
         states.move("job", job, "terminating")
+        job["_terminateReason"] = reason
         self.svc.registry.touch(job)
         self.svc.registry.save_job(job)
-        self.svc.tasks.end_all(key(job_id))
-        self.complete(job, reason)
+        self.svc.tasks.end_running(key(job_id))
+        self.check_terminated(key(job_id))
+
+    def check_terminated(self, job_key: str) -> None:
+        """A terminating job completes once none of its tasks is running any more."""
+        job = self.svc.registry.jobs.get(job_key)
+        if job is None or job["state"] != "terminating":
+            return
+        if not any(c.startswith(job_key + "/") for c in self.svc.tasks.running):
+            self.complete(job, job.pop("_terminateReason", "UserTerminate"))
 
     def complete(self, job: dict, reason: str) -> None:
         states.move("job", job, "completed")

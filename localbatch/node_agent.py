@@ -119,6 +119,7 @@ class Agent:
             code = await asyncio.wait_for(process.wait(), timeout=limit)
         except asyncio.TimeoutError:
             self.kill(key)
+            self.killed.discard(key)  # ended by its constraint, not by the service
             await process.wait()
             raise Failure("usererror", "MaxWallClockTimeExpiry",
                           "The task ran longer than its maxWallClockTime constraint and was "

@@ -110,6 +110,8 @@ class NodeManager:
         if node is None:
             return
         kind = event["ev"]
+        if node["state"] == "leavingpool" and kind != "done":
+            return
         if kind == "ready":
             self.on_ready(pool_key, node)
         elif kind == "starttask":

@@ -88,7 +88,8 @@ class Pools:
         errors_seen = []
         for dedicated, target_name in ((True, "targetDedicatedNodes"),
                                        (False, "targetLowPriorityNodes")):
-            mine = [n for n in nodes.values() if n["isDedicated"] is dedicated]
+            mine = [n for n in nodes.values()
+                    if n["isDedicated"] is dedicated and n["state"] != "leavingpool"]
             want = pool[target_name]
             for _ in range(want - len(mine)):
                 if self.svc.total_nodes() >= self.svc.max_nodes:
@@ -99,6 +100,7 @@ class Pools:
                 self.svc.node_manager.launch(pool_key, node["id"])
             surplus = sorted(mine, key=lambda n: n["runningTasksCount"])[: max(0, len(mine) - want)]
             for node in surplus:
+                self.svc.node_manager.set_state(pool_key, node, "leavingpool")
                 self.svc.spawn(self.remove_node(pool_key, node["id"]))
         if errors_seen:
             pool["resizeErrors"] = errors_seen[:1]
@@ -121,7 +123,8 @@ class Pools:
         nodes = list(self.svc.registry.nodes.get(pool_key, {}).values())
         pool["currentDedicatedNodes"] = sum(1 for n in nodes if n["isDedicated"])
         pool["currentLowPriorityNodes"] = sum(1 for n in nodes if not n["isDedicated"])
-        if pool["allocationState"] == "resizing" and all(n["state"] != "creating" for n in nodes):
+        if pool["allocationState"] == "resizing" and \
+                all(n["state"] not in ("creating", "leavingpool") for n in nodes):
             pool["allocationState"] = "steady"
             pool["allocationStateTransitionTime"] = wire.iso(wire.now())
         self.svc.registry.save_pool(pool)

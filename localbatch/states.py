@@ -7,13 +7,15 @@ from . import wire
 TRANSITIONS: dict[str, dict[str, set[str]]] = {
     "pool": {"active": {"deleting"}, "deleting": set()},
     "node": {
-        "creating": {"starting", "unusable"},
-        "starting": {"waitingforstarttask", "idle", "unusable"},
-        "waitingforstarttask": {"idle", "starttaskfailed", "unusable", "starting"},
-        "idle": {"running", "unusable", "starting"},
-        "running": {"idle", "unusable", "starting"},
-        "starttaskfailed": {"unusable", "starting"},
-        "unusable": {"starting"},
+        "creating": {"starting", "unusable", "leavingpool"},
+        "starting": {"waitingforstarttask", "idle", "unusable", "leavingpool"},
+        "waitingforstarttask": {"idle", "starttaskfailed", "unusable", "starting",
+                                "leavingpool"},
+        "idle": {"running", "unusable", "starting", "leavingpool"},
+        "running": {"idle", "unusable", "starting", "leavingpool"},
+        "starttaskfailed": {"unusable", "starting", "leavingpool"},
+        "unusable": {"starting", "leavingpool"},
+        "leavingpool": set(),
     },
     "job": {
         "active": {"terminating", "deleting", "completed"},

@@ -157,6 +157,7 @@ class Tasks:
             self.finish(job_key, task, event.get("exitCode"), ending)
         else:
             self.finish(job_key, task, event.get("exitCode"), event.get("failure"))
+        self.svc.jobs.check_terminated(job_key)
         self.svc.scheduler.kick()
 
     def finish(self, job_key: str, task: dict, exit_code: int | None, failure: dict | None,
@@ -210,9 +211,10 @@ class Tasks:
             pool_key, node_id = self.running[compound]
             self.svc.node_manager.send(pool_key, node_id, {"op": "kill", "key": compound})
 
-    def end_all(self, job_key: str) -> None:
+    def end_running(self, job_key: str) -> None:
         for task in list(self.svc.registry.tasks.get(job_key, {}).values()):
-            self._end(job_key, task, ENDED_BY_USER)
+            if task["state"] == "running":
+                self._end(job_key, task, ENDED_BY_USER)
 
     def delete(self, job_id: str, task_id: str) -> None:
         task = self.get(job_id, task_id)

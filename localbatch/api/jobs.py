@@ -23,7 +23,8 @@ def delete_job(call: Call) -> Reply:
 
 
 def terminate_job(call: Call) -> Reply:
-    call.svc.jobs.terminate(call.params["job_id"])
+    reason = (call.body or {}).get("terminateReason") or "UserTerminate"
+    call.svc.jobs.terminate(call.params["job_id"], reason)
     return accepted(call.svc.jobs.get(call.params["job_id"]))
 
 
