@@ -109,12 +109,20 @@ def should_upload(condition: str, exit_code: int | None) -> bool:
 
 
 def _matches(pattern: str, wd: Path) -> tuple[list[Path], Path]:
-    """Files matching a pattern relative to wd, and the folder their blob names are relative to."""
-    absolute = pattern if os.path.isabs(pattern) else str(wd / pattern)
+    """Files matching a pattern relative to wd, and the folder their blob names are relative to.
+
+    A match that resolves outside the task's folder (a symbolic link out of it) is refused.
+    """
+    absolute = str(wd / pattern)
     parts = PurePosixPath(absolute).parts
     first_wild = next((i for i, p in enumerate(parts) if WILDCARDS & set(p)), len(parts) - 1)
     base = Path(*parts[:first_wild])
     files = [Path(p) for p in glob.glob(absolute, recursive=True) if os.path.isfile(p)]
+    task_dir = wd.resolve().parent
+    for path in files:
+        if not path.resolve().is_relative_to(task_dir):
+            raise Failure("usererror", "FileUploadMiscError",
+                          f"{path.name} leads outside the task's folder; it was not uploaded.")
     return sorted(files), base
 
 

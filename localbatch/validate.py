@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import posixpath
 import re
 from typing import Any
 
@@ -120,7 +121,11 @@ def output_files(files: list | None) -> list[dict]:
     out = []
     for index, spec in enumerate(files or []):
         where = f"outputFiles[{index}]."
-        require(spec, "filePattern", where)
+        pattern = require(spec, "filePattern", where)
+        if pattern.startswith("/") or posixpath.normpath(f"wd/{pattern}").startswith(".."):
+            raise invalid(where + "filePattern", pattern,
+                          "The pattern must stay in the task's folder: its working directory, "
+                          "or ../ for the task's own stdout.txt and stderr.txt.")
         container = require(require(spec, "destination", where), "container",
                             where + "destination.")
         require(container, "containerUrl", where + "destination.container.")
