@@ -30,9 +30,16 @@ def free_port() -> int:
 
 
 def port_open(port: int) -> bool:
+    """Whether something listens on this loopback port.
+
+    A connect to a free port in the ephemeral range can, now and then, connect the socket to
+    itself (TCP simultaneous open); that is not a listener, and it would hold the port.
+    """
     with socket.socket() as sock:
         sock.settimeout(0.5)
-        return sock.connect_ex(("127.0.0.1", port)) == 0
+        if sock.connect_ex(("127.0.0.1", port)) != 0:
+            return False
+        return sock.getsockname() != sock.getpeername()
 
 
 @dataclass
