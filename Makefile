@@ -12,13 +12,14 @@ NODE_STAMP := node_modules/.setup-hash
 PY_INPUTS := pyproject.toml constraints.txt
 NODE_INPUTS := package.json package-lock.json
 PYTEST_ARGS ?=
+BENCH_ARGS ?=
 SHA256 := $(shell command -v sha256sum >/dev/null && echo sha256sum || echo 'shasum -a 256')
 
-.PHONY: help setup tutorial lab notebooks test lint down clean
+.PHONY: help setup tutorial lab notebooks handouts wheelhouse test test-fast bench lint down clean
 
 help: ## list the targets
 	@echo "Batch Notebooks: make TARGET"
-	@grep -E '^[a-z]+:.*## ' $(MAKEFILE_LIST) | awk -F ':.*## ' '{printf "  %-9s %s\n", $$1, $$2}'
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F ':.*## ' '{printf "  %-11s %s\n", $$1, $$2}'
 
 # Each half is keyed on a sha256 of its input files, kept in a stamp inside the folder it
 # installs, so a changed lock re-installs and a deleted folder is made again.
@@ -33,11 +34,20 @@ setup: ## make .venv (pip, constraints.txt) and node_modules (npm ci, Azurite); 
 		$(PYTHON) -m venv .venv || { rm -rf .venv; exit 1; }; \
 	fi; \
 	if [ "$$(cat $(PY_STAMP) 2>/dev/null)" != "$$py_hash" ]; then \
-		$(VENV_PY) -m pip install -c constraints.txt -e '.[test]'; \
+		if [ -d wheelhouse/python ]; then \
+			$(VENV_PY) -m pip install --no-index --find-links wheelhouse/python \
+				-c constraints.txt -e '.[test]'; \
+		else \
+			$(VENV_PY) -m pip install -c constraints.txt -e '.[test]'; \
+		fi; \
 		echo "$$py_hash" > $(PY_STAMP); done="$$done .venv"; \
 	fi; \
 	if [ "$$(cat $(NODE_STAMP) 2>/dev/null)" != "$$node_hash" ]; then \
-		npm ci --no-audit --no-fund; \
+		if [ -d wheelhouse/npm-cache ]; then \
+			npm ci --no-audit --no-fund --offline --cache "$$(pwd)/wheelhouse/npm-cache"; \
+		else \
+			npm ci --no-audit --no-fund; \
+		fi; \
 		echo "$$node_hash" > $(NODE_STAMP); done="$$done node_modules"; \
 	fi; \
 	if [ -z "$$done" ]; then \
@@ -46,18 +56,33 @@ setup: ## make .venv (pip, constraints.txt) and node_modules (npm ci, Azurite); 
 		echo "setup: installed$$done"; \
 	fi
 
-tutorial: setup ## run notebooks 00-08 headless against the local Batch service and Azurite; print where the MP3s are
+tutorial: setup ## run the notebooks headless against the local Batch service and Azurite; print where the MP3s, plots and handouts are
 	$(VENV_PY) scripts/run_notebooks.py
+	$(VENV_PY) scripts/build_handouts.py --source outputs/executed
 	@echo "The local Batch service is still running (for make lab); make down stops it."
 
 lab: setup ## open the notebooks in JupyterLab
 	.venv/bin/jupyter lab --notebook-dir=notebooks $$([ "$$(id -u)" = 0 ] && echo --allow-root)
+
+handouts: setup ## the committed notebooks as HTML pages with an index, and practice copies, in outputs/handouts
+	$(VENV_PY) scripts/build_handouts.py
+
+wheelhouse: ## gather every package make setup downloads into wheelhouse/ (copy it for offline set-ups)
+	$(PYTHON) -m pip download --dest wheelhouse/python -r constraints.txt 'setuptools>=69' wheel
+	npm ci --no-audit --no-fund --cache "$$(pwd)/wheelhouse/npm-cache"
+	@echo "wheelhouse/ is ready: with it, make setup installs with no network."
 
 notebooks: setup ## re-execute the notebooks in place against a fresh local service (the committed outputs)
 	$(VENV_PY) scripts/run_notebooks.py --fresh --in-place
 
 test: setup ## run the tests (pass options with PYTEST_ARGS='-k media')
 	$(VENV_PY) -m pytest $(PYTEST_ARGS)
+
+test-fast: setup ## the tests without the slow ones (the offline set-up, 1,000 tasks)
+	$(VENV_PY) -m pytest -m "not slow" $(PYTEST_ARGS)
+
+bench: setup ## run the benchmarks (minutes; BENCH_ARGS=--quick for a short run); table in bench/RESULTS.md
+	$(VENV_PY) -m bench $(BENCH_ARGS)
 
 lint: ## check the code with ruff
 	.venv/bin/ruff check .
