@@ -1,0 +1,1 @@
+"""Benchmarks of the kit against ffmpeg alone and against its own targets: `make bench`."""
