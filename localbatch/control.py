@@ -114,13 +114,21 @@ def _terminate_group(pid: int, timeout: float) -> None:
             os.killpg(pid, 0)
         except ProcessLookupError:
             return
-        if _reaped(pid):
+        if _reaped(pid) or _zombie(pid):
             return
         time.sleep(0.05)
     try:
         os.killpg(pid, signal.SIGKILL)
     except ProcessLookupError:
         pass
+
+
+def _zombie(pid: int) -> bool:
+    """Exited, waiting for its parent to reap it: stopped, as far as we are concerned."""
+    try:
+        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0] == "Z"
+    except (OSError, IndexError):
+        return False
 
 
 def _reaped(pid: int) -> bool:

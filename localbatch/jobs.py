@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import shutil
 from typing import TYPE_CHECKING
 
@@ -115,7 +116,7 @@ class Jobs:
         await self.svc.tasks.kill_running(job_key)
         job_id = self.svc.registry.jobs[job_key]["id"]
         self.svc.registry.drop_job(job_key)
-        for pool_key, nodes in self.svc.registry.nodes.items():
-            for node_id in nodes:
-                shutil.rmtree(self.svc.node_manager.root(pool_key, node_id) / "workitems" / job_id,
-                              ignore_errors=True)
+        folders = [self.svc.node_manager.root(pool_key, node_id) / "workitems" / job_id
+                   for pool_key, nodes in self.svc.registry.nodes.items() for node_id in nodes]
+        for folder in folders:  # off the event loop: thousands of task folders take a while
+            await asyncio.to_thread(shutil.rmtree, folder, True)

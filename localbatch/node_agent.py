@@ -1,7 +1,8 @@
 """One compute node: a process that runs the start task and tasks it is sent, one process group each.
 
 The service talks to it over stdin/stdout, one JSON object per line. Killing this process is
-losing the node: its task processes die with it (Linux parent-death signal).
+losing the node: the service then kills the process groups the node reported as started (no
+pre-exec hook here, so Python starts task processes the fast way).
 """
 
 from __future__ import annotations
@@ -111,7 +112,7 @@ class Agent:
         with open(task_dir / "stdout.txt", "wb") as out, open(task_dir / "stderr.txt", "wb") as err:
             process = await asyncio.create_subprocess_exec(
                 program, *argv[1:], cwd=wd, env=env, stdin=asyncio.subprocess.DEVNULL,
-                stdout=out, stderr=err, start_new_session=True, preexec_fn=die_with_parent)
+                stdout=out, stderr=err, start_new_session=True)
         self.running[key] = process
         self.emit({"ev": "started", "key": key, "pid": process.pid})
         limit = spec.get("maxWallClockSeconds")

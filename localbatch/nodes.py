@@ -116,6 +116,8 @@ class NodeManager:
             self.on_ready(pool_key, node)
         elif kind == "starttask":
             self.on_start_task(pool_key, node, event)
+        elif kind == "started" and event["key"] != "startup":
+            self.svc.tasks.on_started(event["key"], event["pid"])
         elif kind == "done":
             self.svc.tasks.on_done(event["key"], event)
 

@@ -46,6 +46,9 @@ def port_open(port: int) -> bool:
 class StateDir:
     path: Path
 
+    def __post_init__(self) -> None:
+        self.path = Path(self.path).absolute()
+
     @property
     def logs(self) -> Path:
         return self.path / "logs"

@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import asyncio
+import os
 import shutil
+import signal
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 from . import errors, states, validate, wire
@@ -17,6 +20,15 @@ UNSUPPORTED = ("multiInstanceSettings", "dependsOn", "containerSettings",
                "applicationPackageReferences", "exitConditions", "affinityInfo")
 ENDED_BY_USER = {"category": "usererror", "code": "TaskEnded",
                  "message": "The task was terminated before it completed."}
+
+
+def is_task_process(pid: int, state_dir: Path) -> bool:
+    """Whether pid is (still) a task of this localbatch: its environment names our node root."""
+    try:
+        environ = Path(f"/proc/{pid}/environ").read_bytes()
+    except OSError:
+        return False
+    return f"AZ_BATCH_NODE_ROOT_DIR={state_dir}".encode() in environ
 
 
 class Tasks:
@@ -138,6 +150,23 @@ class Tasks:
 
     # -- ending tasks ---------------------------------------------------------------------
 
+    def on_started(self, compound: str, pid: int) -> None:
+        """Remember the task's process group, to end it if its node or the service is lost."""
+        job_key, task_key = compound.split("/")
+        task = self.svc.registry.tasks.get(job_key, {}).get(task_key)
+        if task is not None and task["state"] == "running":
+            task["_pgid"] = pid
+            self.svc.registry.save_task(job_key, task)
+
+    def kill_orphan(self, task: dict) -> None:
+        """End the process group a lost node (or a crashed service) left running."""
+        pgid = task.pop("_pgid", None)
+        if pgid and is_task_process(pgid, self.svc.state_dir):
+            try:
+                os.killpg(pgid, signal.SIGKILL)
+            except ProcessLookupError:
+                pass
+
     def on_done(self, compound: str, event: dict) -> None:
         """A node reports that a task's process ended (or never started)."""
         placement = self.running.pop(compound, None)
@@ -171,6 +200,7 @@ class Tasks:
             info["exitCode"] = exit_code
             self.requeue(job_key, task, count=False)
             return
+        task.pop("_pgid", None)
         states.move("task", task, "completed")
         info["endTime"] = task["stateTransitionTime"]
         if exit_code is not None:
@@ -188,6 +218,7 @@ class Tasks:
 
     def requeue(self, job_key: str, task: dict, count: bool) -> None:
         """Back to active, to run again: a retry, or a node recovery (not counted)."""
+        self.kill_orphan(task)
         states.move("task", task, "active")
         if count:
             task["executionInfo"]["requeueCount"] += 1

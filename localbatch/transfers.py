@@ -11,7 +11,6 @@ from pathlib import Path, PurePosixPath
 from urllib.parse import quote, urlsplit, urlunsplit
 
 from azure.core.exceptions import HttpResponseError, ResourceNotFoundError
-from azure.storage.blob import BlobClient, ContainerClient
 
 WILDCARDS = set("*?[")
 
@@ -82,6 +81,8 @@ def _download_http(spec: dict, wd: Path) -> None:
 
 
 def _download_container(spec: dict, wd: Path) -> None:
+    from azure.storage.blob import ContainerClient  # here, not at the top: nodes start faster
+
     url = spec["storageContainerUrl"]
     folder = inside(wd, spec["filePath"]) if spec.get("filePath") else wd
     try:
@@ -154,6 +155,8 @@ def _blob_url(container_url: str, name: str) -> str:
 
 
 def _upload(container_url: str, name: str, path: Path, log: list[str]) -> None:
+    from azure.storage.blob import BlobClient  # here, not at the top: nodes start faster
+
     where = f"{_redact(container_url)}/{name}"
     try:
         with open(path, "rb") as data:
