@@ -22,18 +22,10 @@ from azure.storage.blob import (
 )
 
 from .clients import batch_client, blob_client
-from .settings import Settings
+from .settings import Settings, local_settings
 from .timings import timing_table
 
 COMMAND = "ffmpeg -nostdin -y -loglevel error -i in.mp4 -vn out.mp3"
-
-
-def local_settings() -> Settings:
-    from localbatch.control import state_dir, up
-    values = up(state_dir())
-    return Settings("local", values["BATCH_ACCOUNT_NAME"], values["BATCH_ACCOUNT_URL"],
-                    values["STORAGE_ACCOUNT_NAME"], values["STORAGE_BLOB_URL"], "key",
-                    values["BATCH_ACCOUNT_KEY"], values["STORAGE_ACCOUNT_KEY"])
 
 
 def run_on_nodes(nodes: int, videos: list[Path], timeout: float = 600) -> pd.DataFrame:

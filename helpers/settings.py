@@ -83,6 +83,15 @@ def save_settings(values: dict[str, str], path: Path | None = None) -> Path:
     return path
 
 
+def local_settings() -> Settings:
+    """localbatch's endpoints and keys (it is started if it is not running)."""
+    from localbatch.control import state_dir, up
+    values = up(state_dir())
+    return Settings("local", values["BATCH_ACCOUNT_NAME"], values["BATCH_ACCOUNT_URL"],
+                    values["STORAGE_ACCOUNT_NAME"], values["STORAGE_BLOB_URL"], "key",
+                    values["BATCH_ACCOUNT_KEY"], values["STORAGE_ACCOUNT_KEY"])
+
+
 def load_settings() -> Settings:
     """The settings of the chosen target (environment variables win over the .env file)."""
     values = {**read_env_file(), **os.environ}
@@ -90,11 +99,7 @@ def load_settings() -> Settings:
     if target not in TARGETS:
         raise SettingsError(f"BATCH_TARGET is '{target}': set it to 'local' or 'azure'.")
     if target == "local":
-        from localbatch.control import state_dir, up
-        values = up(state_dir())
-        return Settings("local", values["BATCH_ACCOUNT_NAME"], values["BATCH_ACCOUNT_URL"],
-                        values["STORAGE_ACCOUNT_NAME"], values["STORAGE_BLOB_URL"], "key",
-                        values["BATCH_ACCOUNT_KEY"], values["STORAGE_ACCOUNT_KEY"])
+        return local_settings()
     auth = values.get("BATCH_AUTH", "key").strip().lower()
     if auth not in ("key", "entra"):
         raise SettingsError(f"BATCH_AUTH is '{auth}': set it to 'key' or 'entra'.")
