@@ -86,15 +86,15 @@ def run_all(args: argparse.Namespace) -> int:
             print(f"✓ {path.stem:22} {seconds:6.1f} s")
         except CellExecutionError as exc:
             failed = path.name
-            print(f"✗ {path.stem} failed; the executed copy is {target}\n{str(exc)[-2000:]}",
-                  file=sys.stderr)
+            print(f"✗ {path.stem} failed: {exc.ename}: {exc.evalue}\n"
+                  f"  The executed copy, with the whole error, is {target}", file=sys.stderr)
             break
     if failed and failed != CLEANUP and (NOTEBOOKS / CLEANUP).exists():
         print("Running 08_cleanup so that nothing is left running…", file=sys.stderr)
         try:
             run(NOTEBOOKS / CLEANUP, args.out / CLEANUP, args.timeout)
         except CellExecutionError as exc:
-            print(f"✗ cleanup failed too:\n{str(exc)[-2000:]}", file=sys.stderr)
+            print(f"✗ cleanup failed too: {exc.ename}: {exc.evalue}", file=sys.stderr)
     if failed:
         return 1
     from helpers.settings import workdir
