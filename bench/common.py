@@ -128,7 +128,7 @@ def create_job(batch: BatchClient, job_id: str) -> None:
         id=job_id, pool_info=models.BatchPoolInfo(pool_id=POOL_ID)))
 
 
-def monitor(batch: BatchClient, job_id: str, timeout: float = 600, cap: float = 2) -> None:
+def monitor(batch: BatchClient, job_id: str, timeout: float = 600, cap: float = 0.5) -> None:
     """Notebook 06's wait, as the kit teaches it: task counts, backing off from 0.2 s to `cap`."""
     deadline, pause = time.monotonic() + timeout, 0.2
     counts = batch.get_job_task_counts(job_id).task_counts
