@@ -10,7 +10,7 @@ import sys
 import time
 from pathlib import Path
 
-from .statedir import PROJECT_ROOT, STORAGE_ACCOUNT, StateDir, free_port, port_open
+from .statedir import PROJECT_ROOT, STORAGE_ACCOUNT, StateDir, exited, free_port, port_open
 
 START_TIMEOUT = 60
 
@@ -48,6 +48,9 @@ def up(state: StateDir) -> dict[str, str]:
     down(state)
     ports = state.ports()
     for name in ports:   # a port taken by another program since last time: pick a new one
+        deadline = time.monotonic() + 3  # (after a crash, give the dying process a moment)
+        while port_open(ports[name]) and time.monotonic() < deadline:
+            time.sleep(0.05)
         if port_open(ports[name]):
             ports[name] = free_port()
     state.save_ports(ports)
@@ -114,21 +117,13 @@ def _terminate_group(pid: int, timeout: float) -> None:
             os.killpg(pid, 0)
         except ProcessLookupError:
             return
-        if _reaped(pid) or _zombie(pid):
+        if _reaped(pid) or exited(pid):
             return
         time.sleep(0.05)
     try:
         os.killpg(pid, signal.SIGKILL)
     except ProcessLookupError:
         pass
-
-
-def _zombie(pid: int) -> bool:
-    """Exited, waiting for its parent to reap it: stopped, as far as we are concerned."""
-    try:
-        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0] == "Z"
-    except (OSError, IndexError):
-        return False
 
 
 def _reaped(pid: int) -> bool:

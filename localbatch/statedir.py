@@ -23,6 +23,17 @@ def default_path() -> Path:
     return base / ".localbatch"
 
 
+def exited(pid: int) -> bool:
+    """Exited but not yet reaped (a zombie): not running, though `kill 0` still finds it.
+
+    A killed process's threads may still be closing its sockets for a moment after this.
+    """
+    try:
+        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0] == "Z"
+    except (OSError, IndexError):
+        return False
+
+
 def free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
@@ -83,7 +94,7 @@ class StateDir:
             return None
         except PermissionError:
             pass
-        return pid
+        return None if exited(pid) else pid
 
     def save_pid(self, name: str, pid: int | None) -> None:
         target = self.path / f"{name}.pid"

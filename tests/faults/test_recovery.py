@@ -109,7 +109,9 @@ def test_blobs_survive_an_azurite_restart(own_state: StateDir) -> None:
     pid = own_state.pid("azurite")
     os.killpg(pid, signal.SIGKILL)
     wait_for(lambda: not alive(pid), 10, "Azurite to die")
-    up(own_state)
+    up(own_state)  # even while the killed process's threads still hold its socket
+    assert "successfully listens" in (own_state.logs / "azurite.log").read_text().rsplit(
+        "is starting", 1)[1]
     assert own_state.endpoints()["STORAGE_BLOB_URL"] == endpoints["STORAGE_BLOB_URL"]
     assert blobs.get_blob_client("kept", "later.mp4").download_blob().readall() == b"more bytes"
 
