@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import time
 import uuid
 from collections.abc import Callable, Iterator
@@ -20,7 +21,7 @@ from azure.storage.blob import (
 )
 
 from localbatch.control import down, up
-from localbatch.statedir import StateDir
+from localbatch.statedir import StateDir, exited
 
 
 @pytest.fixture(scope="session")
@@ -30,6 +31,24 @@ def state(tmp_path_factory: pytest.TempPathFactory) -> Iterator[StateDir]:
     up(state)
     yield state
     down(state)
+
+
+@pytest.fixture
+def own_state(tmp_path_factory: pytest.TempPathFactory) -> Iterator[StateDir]:
+    """A localbatch of one test's own, for tests that kill or restart it."""
+    state = StateDir(tmp_path_factory.mktemp("own-localbatch"))
+    up(state)
+    yield state
+    down(state)
+
+
+def alive(pid: int) -> bool:
+    """Running: it exists and has not exited (a zombie still answers `kill 0`)."""
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    return not exited(pid)
 
 
 @pytest.fixture(scope="session")

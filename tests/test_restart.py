@@ -4,42 +4,27 @@ from __future__ import annotations
 
 import os
 import signal
-from collections.abc import Iterator
 
-import pytest
 from azure.batch import BatchClient, models
 
-from localbatch.control import down, up
+from localbatch.control import up
 from localbatch.statedir import StateDir
-from tests.conftest import batch_client, nodes_ready, pool_options, unique, wait_for, wait_tasks
-
-
-@pytest.fixture
-def own_state(tmp_path_factory: pytest.TempPathFactory) -> Iterator[StateDir]:
-    """An instance of this test's own: killing it disturbs no other test."""
-    state = StateDir(tmp_path_factory.mktemp("restart"))
-    up(state)
-    yield state
-    down(state)
+from tests.conftest import (
+    alive,
+    batch_client,
+    nodes_ready,
+    pool_options,
+    unique,
+    wait_for,
+    wait_tasks,
+)
 
 
 def kill_service(state: StateDir) -> None:
     pid = state.pid("service")
     assert pid is not None
     os.killpg(pid, signal.SIGKILL)
-    wait_for(lambda: state.pid("service") is None or not _alive(pid), 10, "the service to die")
-
-
-def _alive(pid: int) -> bool:
-    try:
-        os.waitpid(pid, os.WNOHANG)
-    except ChildProcessError:
-        pass
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    return True
+    wait_for(lambda: state.pid("service") is None or not alive(pid), 10, "the service to die")
 
 
 def test_job_survives_sigkill_between_create_job_and_create_tasks(own_state: StateDir) -> None:
@@ -76,7 +61,7 @@ def test_running_tasks_run_again_after_a_crash_and_complete_once(own_state: Stat
     wait_for(lambda: len(list(runs.iterdir())) == 2, what="both task processes to start")
     first_pids = [int((runs / f"t{i}").read_text().split()[0]) for i in range(2)]
     kill_service(own_state)
-    wait_for(lambda: not any(_alive(p) for p in first_pids), 10,
+    wait_for(lambda: not any(alive(p) for p in first_pids), 10,
              "the killed service's task processes to end")
     up(own_state)
     tasks = wait_tasks(batch, job_id)

@@ -8,7 +8,6 @@ import signal
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
 from pathlib import Path
 
 import nbformat
@@ -20,6 +19,7 @@ from nbclient.exceptions import CellTimeoutError
 from localbatch.control import down, up
 from localbatch.statedir import StateDir
 from tests.conftest import (
+    alive,
     batch_client,
     delete_pool,
     nodes_ready,
@@ -30,14 +30,6 @@ from tests.conftest import (
 )
 
 ROOT = Path(__file__).resolve().parents[2]
-
-
-def alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    return Path(f"/proc/{pid}/stat").read_text().split()[2] != "Z"
 
 
 def agent_pid(node_id: str) -> int:
@@ -80,14 +72,6 @@ def test_a_killed_node_is_replaced_and_its_task_runs_again(batch: BatchClient,
     finally:
         batch.begin_delete_job(job_id, polling_interval=0.1).result()
         delete_pool(batch, pool_id)
-
-
-@pytest.fixture
-def own_state(tmp_path_factory: pytest.TempPathFactory) -> Iterator[StateDir]:
-    state = StateDir(tmp_path_factory.mktemp("recovery"))
-    up(state)
-    yield state
-    down(state)
 
 
 def test_blobs_survive_an_azurite_restart(own_state: StateDir) -> None:
