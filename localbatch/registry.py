@@ -1,4 +1,4 @@
-"""The service's entities in memory, written through to the store on every change."""
+"""The service's entities in memory, saved to the store on every change (see store.py for when it commits)."""
 
 from __future__ import annotations
 
@@ -51,9 +51,8 @@ class Registry:
         self.store.put("node", f"{pool_key}/{doc['id']}", doc)
 
     def drop_pool(self, pool_key: str) -> None:
-        with self.store.transaction():
-            self.store.delete_prefix("node", pool_key + "/")
-            self.store.delete("pool", pool_key)
+        self.store.delete_prefix("node", pool_key + "/")
+        self.store.delete("pool", pool_key)
         self.nodes.pop(pool_key, None)
         self.pools.pop(pool_key, None)
 
@@ -62,9 +61,8 @@ class Registry:
         self.nodes.get(pool_key, {}).pop(node_id, None)
 
     def drop_job(self, job_key: str) -> None:
-        with self.store.transaction():
-            self.store.delete_prefix("task", job_key + "/")
-            self.store.delete("job", job_key)
+        self.store.delete_prefix("task", job_key + "/")
+        self.store.delete("job", job_key)
         self.tasks.pop(job_key, None)
         self.jobs.pop(job_key, None)
 

@@ -1,59 +1,85 @@
-"""SQLite persistence: every change is committed before the request that made it is answered."""
+"""SQLite persistence, write-behind: changes gather in memory and are committed together, once
+per turn of the event loop, and always before the request that made them is answered."""
 
 from __future__ import annotations
 
+import asyncio
 import json
 import sqlite3
-from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
 
 
 class Store:
-    """Documents (JSON) by kind and key; one table, one file, write-through."""
+    """Documents (JSON) by kind and key; one table, one file.
+
+    A burst of node events (200 tasks ending at once) is one commit, and a document changed many
+    times in one turn is encoded once: per-change commits were most of the service's time.
+    """
 
     def __init__(self, path: Path | str):
-        self._db = sqlite3.connect(str(path), isolation_level=None, check_same_thread=False)
+        self._db = sqlite3.connect(str(path), isolation_level=None)
         self._db.execute("PRAGMA journal_mode=WAL")
         self._db.execute("PRAGMA synchronous=NORMAL")
         self._db.execute(
             "CREATE TABLE IF NOT EXISTS docs (kind TEXT, key TEXT, doc TEXT, PRIMARY KEY (kind, key))")
-        self._depth = 0
-
-    @contextmanager
-    def transaction(self) -> Iterator[None]:
-        """Group several writes into one commit (nested uses join the outer one)."""
-        if self._depth == 0:
-            self._db.execute("BEGIN")
-        self._depth += 1
-        try:
-            yield
-        except BaseException:
-            self._depth -= 1
-            if self._depth == 0:
-                self._db.execute("ROLLBACK")
-            raise
-        self._depth -= 1
-        if self._depth == 0:
-            self._db.execute("COMMIT")
+        self._pending: dict[tuple[str, str], dict | None] = {}   # None: delete
+        self._prefixes: list[tuple[str, str]] = []   # prefix deletions, applied first
+        self._scheduled = False
 
     def put(self, kind: str, key: str, doc: dict) -> None:
-        with self.transaction():
-            self._db.execute("INSERT OR REPLACE INTO docs VALUES (?, ?, ?)",
-                             (kind, key, json.dumps(doc, separators=(",", ":"))))
+        """Save `doc` as it is when the change is committed (the latest version wins)."""
+        self._pending[(kind, key)] = doc
+        self._schedule()
 
     def delete(self, kind: str, key: str) -> None:
-        with self.transaction():
-            self._db.execute("DELETE FROM docs WHERE kind = ? AND key = ?", (kind, key))
+        self._pending[(kind, key)] = None
+        self._schedule()
 
     def delete_prefix(self, kind: str, prefix: str) -> None:
-        with self.transaction():
-            self._db.execute("DELETE FROM docs WHERE kind = ? AND substr(key, 1, ?) = ?",
-                             (kind, len(prefix), prefix))
+        for pending in [p for p in self._pending if p[0] == kind and p[1].startswith(prefix)]:
+            del self._pending[pending]
+        self._prefixes.append((kind, prefix))
+        self._schedule()
+
+    def _schedule(self) -> None:
+        if self._scheduled:
+            return
+        try:
+            loop = asyncio.get_running_loop()
+        except RuntimeError:   # no event loop (a script or a test): commit at once
+            self.flush()
+            return
+        self._scheduled = True
+        loop.call_soon(self.flush)
+
+    def flush(self) -> None:
+        """Commit every gathered change in one transaction (kept for the next try on failure)."""
+        self._scheduled = False
+        if not self._pending and not self._prefixes:
+            return
+        self._db.execute("BEGIN")
+        try:
+            for kind, prefix in self._prefixes:
+                self._db.execute("DELETE FROM docs WHERE kind = ? AND substr(key, 1, ?) = ?",
+                                 (kind, len(prefix), prefix))
+            for (kind, key), doc in self._pending.items():
+                if doc is None:
+                    self._db.execute("DELETE FROM docs WHERE kind = ? AND key = ?", (kind, key))
+                else:
+                    self._db.execute("INSERT OR REPLACE INTO docs VALUES (?, ?, ?)",
+                                     (kind, key, json.dumps(doc, separators=(",", ":"))))
+        except BaseException:
+            self._db.execute("ROLLBACK")
+            raise
+        self._db.execute("COMMIT")
+        self._pending.clear()
+        self._prefixes.clear()
 
     def load(self, kind: str) -> list[tuple[str, dict]]:
+        self.flush()
         rows = self._db.execute("SELECT key, doc FROM docs WHERE kind = ? ORDER BY key", (kind,))
         return [(key, json.loads(doc)) for key, doc in rows]
 
     def close(self) -> None:
+        self.flush()
         self._db.close()

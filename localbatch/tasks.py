@@ -114,11 +114,8 @@ class Tasks:
         if len(values) > MAX_COLLECTION:
             raise errors.RequestBodyTooLarge(values={
                 "MaxTaskCount": str(MAX_COLLECTION), "ActualTaskCount": str(len(values))})
-        results = []
         existing = self.svc.registry.tasks[key(job["id"])]
-        with self.svc.registry.store.transaction():
-            for item in values:
-                results.append(self._collection_item(job, item, existing, request_id))
+        results = [self._collection_item(job, item, existing, request_id) for item in values]
         self.svc.scheduler.kick()
         return results
 

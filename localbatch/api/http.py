@@ -116,6 +116,7 @@ async def dispatch(request: Request, handler: Callable[[Call], Reply]) -> Respon
     except Exception:
         log.exception("%s %s failed (request-id %s)", request.method, raw_path, request_id)
         reply = Reply(500, svc.error_body(errors.BatchError(), request_id))
+    svc.registry.store.flush()   # what the request changed is on disk before it is answered
     headers = {"request-id": request_id, "DataServiceVersion": "3.0", **reply.headers}
     if request.headers.get("return-client-request-id", "").lower() == "true" and \
             request.headers.get("client-request-id"):
