@@ -15,7 +15,7 @@ PYTEST_ARGS ?=
 BENCH_ARGS ?=
 SHA256 := $(shell command -v sha256sum >/dev/null && echo sha256sum || echo 'shasum -a 256')
 
-.PHONY: help setup tutorial lab notebooks handouts wheelhouse test test-fast bench lint down clean
+.PHONY: help setup tutorial lab notebooks handouts wheelhouse test test-fast test-live bench lint down clean
 
 help: ## list the targets
 	@echo "Batch Notebooks: make TARGET"
@@ -80,6 +80,9 @@ test: setup ## run the tests (pass options with PYTEST_ARGS='-k media')
 
 test-fast: setup ## the tests without the slow ones (the offline set-up, 1,000 tasks)
 	$(VENV_PY) -m pytest -m "not slow" $(PYTEST_ARGS)
+
+test-live: setup ## the conformance tests against your Azure account (settings from the environment or .env; it creates pools, which costs money)
+	$(VENV_PY) -m pytest --live $(PYTEST_ARGS)
 
 bench: setup ## run the benchmarks (minutes; BENCH_ARGS=--quick for a short run); table in bench/RESULTS.md
 	$(VENV_PY) -m bench $(BENCH_ARGS)

@@ -1,7 +1,9 @@
-"""pytest set-up for the notebooks (nbval): their kernels use a localbatch of their own.
+"""pytest set-up: the notebooks' kernels use a localbatch of their own, and `--live` points the
+conformance tests at a real Azure account instead.
 
 The variables are set before any kernel starts, so every notebook runs against a fresh state
-folder, work folder and settings file, never a learner's running tutorial.
+folder, work folder and settings file, never a learner's running tutorial. The learner's Azure
+settings (environment, then .env) are kept aside for `--live` only.
 """
 
 from __future__ import annotations
@@ -10,13 +12,70 @@ import os
 import tempfile
 from pathlib import Path
 
+import pytest
+
+from helpers.settings import AZURE_NAMES, KEY_NAMES, SettingsError, azure_settings, read_env_file
+
+LEARNER_NAMES = (*AZURE_NAMES, *KEY_NAMES, "BATCH_AUTH", "STORAGE_BLOB_URL")
+AZURE_VALUES = {**read_env_file(),
+                **{name: os.environ[name] for name in LEARNER_NAMES if name in os.environ}}
+LIVE_ENDPOINTS: dict[str, str] = {}
+LIVE_TIME_SCALE = "20"   # Azure allocates a node in minutes, localbatch in about a second
+
 SCRATCH = Path(tempfile.mkdtemp(prefix="batch-notebooks-tests-"))
 os.environ.update(LOCALBATCH_HOME=str(SCRATCH / "localbatch"), BATCH_TARGET="local",
                   BATCH_NOTEBOOKS_WORKDIR=str(SCRATCH / "work"),
                   BATCH_NOTEBOOKS_ENV_FILE=str(SCRATCH / "settings.env"))
-for name in ("BATCH_AUTH", "BATCH_ACCOUNT_NAME", "BATCH_ACCOUNT_URL", "BATCH_ACCOUNT_KEY",
-             "STORAGE_ACCOUNT_NAME", "STORAGE_ACCOUNT_KEY", "STORAGE_BLOB_URL"):
+for name in LEARNER_NAMES:
     os.environ.pop(name, None)
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    parser.addoption(
+        "--live", action="store_true",
+        help="run only the tests marked conformance, against the Azure Batch and Storage "
+             "accounts in the environment or .env (Shared Key). They create pools: it costs "
+             "money.")
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    """Under --live, check the account's settings first: a clear error, not 49 skips."""
+    if not config.getoption("--live"):
+        return
+    try:
+        settings = azure_settings(AZURE_VALUES)
+    except SettingsError as exc:
+        raise pytest.UsageError(f"--live needs an Azure account. {exc}") from None
+    if settings.auth != "key":
+        raise pytest.UsageError("--live signs requests with Shared Key: set BATCH_AUTH=key, "
+                                "BATCH_ACCOUNT_KEY and STORAGE_ACCOUNT_KEY.")
+    LIVE_ENDPOINTS.update(
+        BATCH_ACCOUNT_NAME=settings.batch_account, BATCH_ACCOUNT_URL=settings.batch_url,
+        BATCH_ACCOUNT_KEY=settings.batch_key, STORAGE_ACCOUNT_NAME=settings.storage_account,
+        STORAGE_ACCOUNT_KEY=settings.storage_key, STORAGE_BLOB_URL=settings.blob_url)
+    os.environ["BATCH_TESTS_TIME_SCALE"] = LIVE_TIME_SCALE
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Under --live, leave out every test that needs localbatch's processes or files."""
+    if not config.getoption("--live"):
+        return
+    local_only = [item for item in items if item.get_closest_marker("conformance") is None]
+    if local_only:
+        config.hook.pytest_deselected(items=local_only)
+        items[:] = [item for item in items if item.get_closest_marker("conformance")]
+
+
+@pytest.fixture(scope="session")
+def live_endpoints() -> dict[str, str]:
+    """The Azure accounts of --live, under the names localbatch's endpoints use."""
+    return LIVE_ENDPOINTS
+
+
+@pytest.fixture(scope="session")
+def azure_values() -> dict[str, str]:
+    """The learner's Azure settings as they were before the tests hid them from the kernels."""
+    return AZURE_VALUES
 
 
 def pytest_sessionfinish(session, exitstatus) -> None:

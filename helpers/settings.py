@@ -100,6 +100,11 @@ def load_settings() -> Settings:
         raise SettingsError(f"BATCH_TARGET is '{target}': set it to 'local' or 'azure'.")
     if target == "local":
         return local_settings()
+    return azure_settings(values)
+
+
+def azure_settings(values: dict[str, str]) -> Settings:
+    """The Azure accounts named in `values` (the .env names); says which names are missing."""
     auth = values.get("BATCH_AUTH", "key").strip().lower()
     if auth not in ("key", "entra"):
         raise SettingsError(f"BATCH_AUTH is '{auth}': set it to 'key' or 'entra'.")

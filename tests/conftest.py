@@ -52,8 +52,11 @@ def alive(pid: int) -> bool:
 
 
 @pytest.fixture(scope="session")
-def endpoints(state: StateDir) -> dict[str, str]:
-    return state.endpoints()
+def endpoints(request: pytest.FixtureRequest) -> dict[str, str]:
+    """localbatch's endpoints and keys or, under --live, the Azure accounts' (the same names)."""
+    if request.config.getoption("--live"):
+        return request.getfixturevalue("live_endpoints")
+    return request.getfixturevalue("state").endpoints()
 
 
 def batch_client(endpoints: dict[str, str], key: str | None = None) -> BatchClient:
@@ -79,13 +82,16 @@ def unique(prefix: str) -> str:
 
 
 def wait_for(condition: Callable[[], object], timeout: float = 60, what: str = "condition"):
-    """Poll until condition() is truthy; fail naming what was awaited."""
+    """Poll until condition() is truthy; fail naming what was awaited (timeouts are longer
+    under --live: see BATCH_TESTS_TIME_SCALE in the root conftest)."""
+    scale = float(os.environ.get("BATCH_TESTS_TIME_SCALE", "1"))
+    timeout *= scale
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         value = condition()
         if value:
             return value
-        time.sleep(0.05)
+        time.sleep(0.05 * scale)
     pytest.fail(f"timed out after {timeout} s waiting for {what}")
 
 

@@ -21,7 +21,10 @@ from azure.core.credentials import AzureNamedKeyCredential
 from azure.core.exceptions import HttpResponseError, ResourceExistsError, ResourceNotFoundError
 from azure.core.pipeline import PipelineContext, PipelineRequest
 from azure.core.rest import HttpRequest
-from conftest import batch_client, delete_pool, pool_options, unique
+
+from tests.conftest import batch_client, delete_pool, pool_options, unique
+
+pytestmark = pytest.mark.conformance   # only the REST API: `make test-live` runs it on Azure
 
 API = "2025-06-01"
 ETAG = re.compile(r"^0x[0-9A-F]{15}$")

@@ -1,4 +1,8 @@
-"""Task, job, pool and node lifecycle rules (fidelity reference §6) through the real SDK."""
+"""Task, job, pool and node lifecycle rules (fidelity reference §6) through the real SDK.
+
+The tests marked conformance use only the REST API and blobs; the others check processes and
+files on this machine, so `make test-live` leaves them out.
+"""
 
 from __future__ import annotations
 
@@ -16,6 +20,7 @@ from azure.core.exceptions import ResourceNotFoundError
 from azure.storage.blob import BlobServiceClient, ContainerSasPermissions
 
 from tests.conftest import (
+    alive,
     blob_read_url,
     container_url,
     delete_pool,
@@ -46,15 +51,6 @@ def read_pids(pid_file: Path) -> list[int] | None:
     """The pids a sleeper wrote, once the line is complete."""
     text = pid_file.read_text() if pid_file.exists() else ""
     return [int(p) for p in text.split()] if text.endswith("\n") else None
-
-
-def alive(pid: int) -> bool:
-    """True while the process exists and is not a zombie (an orphan nobody reaps is dead)."""
-    try:
-        stat = Path(f"/proc/{pid}/stat").read_text()
-    except (FileNotFoundError, ProcessLookupError):
-        return False
-    return stat.rsplit(")", 1)[1].split()[0] != "Z"
 
 
 def wait_gone(pids: list[int], what: str) -> None:
@@ -193,6 +189,7 @@ def test_max_wall_clock_time_terminates_the_task(batch: BatchClient, job: str,
 
 # -- resource files from a container ------------------------------------------------------------
 
+@pytest.mark.conformance
 def test_container_resource_files_keep_prefix_and_folders(
         batch: BatchClient, blobs: BlobServiceClient, endpoints: dict, containers: dict,
         job: str) -> None:
@@ -222,6 +219,7 @@ def test_container_resource_files_keep_prefix_and_folders(
 
 # -- output files -------------------------------------------------------------------------------
 
+@pytest.mark.conformance
 def test_wildcard_output_pattern_uploads_each_match_under_the_path(
         batch: BatchClient, blobs: BlobServiceClient, endpoints: dict, containers: dict,
         job: str) -> None:
@@ -236,6 +234,7 @@ def test_wildcard_output_pattern_uploads_each_match_under_the_path(
     assert blob_text(blobs, containers["output"], f"{job}/wild/b.txt") == "b\n"
 
 
+@pytest.mark.conformance
 def test_upload_conditions_follow_the_exit_code(
         batch: BatchClient, blobs: BlobServiceClient, endpoints: dict, containers: dict,
         job: str) -> None:
@@ -257,6 +256,7 @@ def test_upload_conditions_follow_the_exit_code(
     assert blob_text(blobs, containers["output"], f"{job}/bad/on-failure.txt") == "bad\n"
 
 
+@pytest.mark.conformance
 def test_missing_destination_container_fails_the_task(
         batch: BatchClient, blobs: BlobServiceClient, endpoints: dict, job: str) -> None:
     absent = unique("nosuch")
@@ -343,6 +343,7 @@ def test_terminate_job_ends_running_and_holds_queued_tasks(
         delete_job(batch, job_id)
 
 
+@pytest.mark.conformance
 def test_terminate_job_records_the_reason(batch: BatchClient, shared_pool: str) -> None:
     job_id = unique("reason-job")
     batch.create_job(models.BatchJobCreateOptions(
@@ -370,6 +371,7 @@ def test_delete_job_kills_its_running_task(batch: BatchClient, job: str, tmp_pat
 
 # -- pools and nodes ----------------------------------------------------------------------------
 
+@pytest.mark.conformance
 def test_resize_pool_up_and_down(batch: BatchClient) -> None:
     pool_id = unique("resize")
     start = models.BatchStartTask(command_line="/bin/echo ready", wait_for_success=True)
@@ -406,6 +408,7 @@ def test_resize_pool_up_and_down(batch: BatchClient) -> None:
         delete_pool(batch, pool_id)
 
 
+@pytest.mark.conformance
 def test_node_files_show_the_node_layout(batch: BatchClient, start_pool: str) -> None:
     node = next(iter(batch.list_nodes(start_pool)))
     entries = {f.name: f for f in batch.list_node_files(start_pool, node.id, recursive=False)}
@@ -429,6 +432,7 @@ def assert_no_service_secrets(env: dict[str, str], raw: str, endpoints: dict) ->
         assert secret not in raw
 
 
+@pytest.mark.conformance
 def test_task_environment(batch: BatchClient, shared_pool: str, endpoints: dict) -> None:
     job_id = unique("env-job")
     batch.create_job(models.BatchJobCreateOptions(
@@ -455,6 +459,7 @@ def test_task_environment(batch: BatchClient, shared_pool: str, endpoints: dict)
         delete_job(batch, job_id)
 
 
+@pytest.mark.conformance
 def test_start_task_environment(batch: BatchClient, start_pool: str, endpoints: dict) -> None:
     node = next(iter(batch.list_nodes(start_pool)))
     raw = b"".join(batch.download_node_file(start_pool, node.id, "startup/stdout.txt")).decode()
@@ -469,6 +474,7 @@ def test_start_task_environment(batch: BatchClient, start_pool: str, endpoints: 
 
 # -- onAllTasksComplete -------------------------------------------------------------------------
 
+@pytest.mark.conformance
 def test_all_tasks_complete_terminates_the_job(batch: BatchClient, shared_pool: str) -> None:
     job_id = unique("auto-job")
     batch.create_job(models.BatchJobCreateOptions(

@@ -13,7 +13,10 @@ from azure.core.credentials import AzureNamedKeyCredential
 from azure.core.exceptions import HttpResponseError, ResourceNotFoundError
 from azure.core.pipeline import PipelineContext, PipelineRequest
 from azure.core.rest import HttpRequest
-from conftest import delete_pool, pool_options, unique, wait_tasks
+
+from tests.conftest import delete_pool, pool_options, unique, wait_tasks
+
+pytestmark = pytest.mark.conformance   # only the REST API: `make test-live` runs it on Azure
 
 API = "2025-06-01"
 TASK_COUNT = 25
