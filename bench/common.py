@@ -128,7 +128,7 @@ def create_job(batch: BatchClient, job_id: str) -> None:
         id=job_id, pool_info=models.BatchPoolInfo(pool_id=POOL_ID)))
 
 
-def monitor(batch: BatchClient, job_id: str, timeout: float = 600, cap: float = 0.5) -> None:
+def monitor(batch: BatchClient, job_id: str, timeout: float = 600, cap: float = 0.25) -> None:
     """Notebook 06's wait, as the kit teaches it: task counts, backing off from 0.2 s to `cap`."""
     deadline, pause = time.monotonic() + timeout, 0.2
     counts = batch.get_job_task_counts(job_id).task_counts
@@ -138,6 +138,26 @@ def monitor(batch: BatchClient, job_id: str, timeout: float = 600, cap: float = 
         time.sleep(pause)
         pause = min(pause * 1.5, cap)
         counts = batch.get_job_task_counts(job_id).task_counts
+
+
+def cpu_seconds(pid: int) -> tuple[float, float]:
+    """A process's own CPU time, and that of the children it has waited for, in seconds."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    tick = os.sysconf("SC_CLK_TCK")
+    return (int(fields[11]) + int(fields[12])) / tick, (int(fields[13]) + int(fields[14])) / tick
+
+
+def children(pid: int) -> list[int]:
+    """The processes whose parent is `pid`."""
+    found = []
+    for entry in Path("/proc").iterdir():
+        try:
+            if entry.name.isdigit() and int(
+                    (entry / "stat").read_text().rsplit(")", 1)[1].split()[1]) == pid:
+                found.append(int(entry.name))
+        except (OSError, ValueError):
+            pass   # it ended while we looked
+    return found
 
 
 def seconds_between(start: datetime, end: datetime) -> float:

@@ -12,6 +12,7 @@ written).
 from __future__ import annotations
 
 import itertools
+import os
 import subprocess
 import tempfile
 import time
@@ -35,6 +36,8 @@ from .common import (
     Row,
     batch_client,
     blob_client,
+    children,
+    cpu_seconds,
     create_job,
     delete_pool,
     localbatch,
@@ -62,8 +65,8 @@ def sample_clips(count: int, seconds: float) -> list[Path]:
     return paths
 
 
-def ffmpeg_alone(clips: list[Path], k: int) -> tuple[float, dict[str, float]]:
-    """(a): the same ffmpeg command, K at a time; wall time and each file's own time."""
+def ffmpeg_alone(clips: list[Path], k: int) -> tuple[float, dict[str, float], float]:
+    """(a): the same ffmpeg command, K at a time; wall time, each file's time, CPU seconds."""
     ffmpeg = find_ffmpeg()
     with tempfile.TemporaryDirectory(prefix="bench-mp3-") as out:
         def convert(clip: Path) -> tuple[str, float]:
@@ -72,10 +75,12 @@ def ffmpeg_alone(clips: list[Path], k: int) -> tuple[float, dict[str, float]]:
                             "-vn", str(Path(out) / f"{clip.stem}.mp3")], check=True)
             return clip.name, time.perf_counter() - started
 
-        started = time.perf_counter()
+        started, cpu = time.perf_counter(), os.times()
         with ThreadPoolExecutor(k) as pool:
             each = dict(pool.map(convert, clips))
-        return time.perf_counter() - started, each
+        after = os.times()
+        return (time.perf_counter() - started, each, after.children_user + after.children_system
+                - cpu.children_user - cpu.children_system)
 
 
 def _tasks(blobs, endpoints: dict, inputs: str, outputs: str, names: list[str]) -> list:
@@ -111,6 +116,9 @@ def through_localbatch(inst: Instance, clips: list[Path], k: int, run: str) -> d
     batch, blobs = batch_client(inst.endpoints), blob_client(inst.endpoints)
     inputs, outputs, job_id = f"in-{run}", f"out-{run}", f"job-{run}"
     phases: dict[str, float] = {}
+    azurite, service = inst.state.pid("azurite"), inst.service_pid()
+    cpu_before = {"Azurite": cpu_seconds(azurite)[0], "service": cpu_seconds(service)[0],
+                  "this client": _own_cpu()}
     mark = started = time.perf_counter()
 
     def lap(name: str) -> None:
@@ -120,9 +128,14 @@ def through_localbatch(inst: Instance, clips: list[Path], k: int, run: str) -> d
 
     for name in (inputs, outputs):
         blobs.create_container(name)
-    for clip in clips:
+    container = blobs.get_container_client(inputs)
+
+    def upload(clip: Path) -> None:   # notebook 02's, four at a time
         with open(clip, "rb") as data:
-            blobs.get_container_client(inputs).upload_blob(clip.name, data, overwrite=True)
+            container.upload_blob(clip.name, data, overwrite=True)
+
+    with ThreadPoolExecutor(4) as pool:
+        list(pool.map(upload, clips))
     lap("upload")
     start_pool(batch, k)
     lap("pool start")
@@ -134,11 +147,15 @@ def through_localbatch(inst: Instance, clips: list[Path], k: int, run: str) -> d
     ended = datetime.now(timezone.utc)
     lap("tasks")
     out = blobs.get_container_client(outputs)
+    mp3s = [b.name for b in out.list_blobs()
+            if b.name.endswith(".mp3") and not b.name.startswith("logs/")]
     with tempfile.TemporaryDirectory(prefix="bench-mp3-") as folder:
-        for blob in out.list_blobs():
-            if blob.name.endswith(".mp3") and not blob.name.startswith("logs/"):
-                with open(Path(folder) / blob.name, "wb") as target:
-                    out.download_blob(blob.name).readinto(target)
+        def download(name: str) -> None:   # notebook 07's, four at a time
+            with open(Path(folder) / name, "wb") as target:
+                out.download_blob(name).readinto(target)
+
+        with ThreadPoolExecutor(4) as pool:
+            list(pool.map(download, mp3s))
     lap("download")
     wall = time.perf_counter() - started
     tasks = list(batch.list_tasks(job_id))
@@ -149,9 +166,20 @@ def through_localbatch(inst: Instance, clips: list[Path], k: int, run: str) -> d
     phases["monitor lag"] = seconds_between(last_end, ended)
     phases["tasks"] -= phases["monitor lag"]
     per_task = [_task_phases(inst, t, clips) for t in tasks]
+    agents = [cpu_seconds(pid) for pid in children(service)]   # the nodes, before they go
+    cpu = {"ffmpeg in tasks": sum(reaped for _, reaped in agents),
+           "node agents": sum(own for own, _ in agents),
+           "Azurite": cpu_seconds(azurite)[0] - cpu_before["Azurite"],
+           "service": cpu_seconds(service)[0] - cpu_before["service"],
+           "this client": _own_cpu() - cpu_before["this client"]}
     delete_pool(batch)
     batch.begin_delete_job(job_id, polling_interval=0.1).result()
-    return {"wall": wall, "phases": phases, "tasks": per_task, "gaps": _gaps(tasks)}
+    return {"wall": wall, "phases": phases, "tasks": per_task, "gaps": _gaps(tasks), "cpu": cpu}
+
+
+def _own_cpu() -> float:
+    times = os.times()
+    return times.user + times.system
 
 
 def _mtime(path: Path) -> datetime:
@@ -200,7 +228,7 @@ def run(count: int, seconds: float, repeats: int, ks: tuple[int, ...] = (1, 2)) 
                       f"localbatch {pooled[k][-1]['wall']:.1f} s")
     rows = []
     for k in ks:
-        a = [w for w, _ in alone[k]]
+        a = [w for w, _, _ in alone[k]]
         b = [p["wall"] for p in pooled[k]]
         ratios = [pb / pa for pa, pb in zip(a, b)]
         rows += [Row(f"{count} × {seconds:g} s clips, K={k}: ffmpeg alone (a)", spread(a)),
@@ -219,7 +247,7 @@ def _breakdown(k: int, count: int, runs: list[dict], alone: list, extra: float) 
     tasks = [t for r in runs for t in r["tasks"]]
     mean = {name: sum(t[name] for t in tasks) / len(tasks)
             for name in ("run", "download", "spawn", "ffmpeg", "upload", "report")}
-    solo = [seconds for _, each in alone for seconds in each.values()]
+    solo = [seconds for _, each, _ in alone for seconds in each.values()]
     solo_mean = sum(solo) / len(solo)
     gaps = [g for r in runs for g in r["gaps"]]
     fixed = sum(phases[n] for n in order if n != "tasks")
@@ -236,4 +264,7 @@ def _breakdown(k: int, count: int, runs: list[dict], alone: list, extra: float) 
             f"{slower:.1f} + rest {extra - fixed - moves - slower:.1f}"),
         Row(f"… K={k}: node idle between tasks", f"{1000 * median(gaps):.1f} ms median, "
             f"{1000 * max(gaps):.1f} ms max"),
+        Row(f"… K={k}: CPU seconds (b), beside ffmpeg alone's {median([c for *_, c in alone]):.1f}",
+            " · ".join(f"{name} {median([r['cpu'][name] for r in runs]):.2f}"
+                       for name in runs[0]["cpu"])),
     ]
