@@ -6,6 +6,7 @@ import os
 import time
 import uuid
 from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from datetime import datetime, timedelta, timezone
 
 import pytest
@@ -81,17 +82,21 @@ def unique(prefix: str) -> str:
     return f"{prefix}-{uuid.uuid4().hex[:8]}"
 
 
+def scaled(seconds: float) -> float:
+    """A timeout or polling interval, stretched under --live (BATCH_TESTS_TIME_SCALE, set by the
+    root conftest): Azure takes minutes where localbatch takes a second, and throttles pollers."""
+    return seconds * float(os.environ.get("BATCH_TESTS_TIME_SCALE", "1"))
+
+
 def wait_for(condition: Callable[[], object], timeout: float = 60, what: str = "condition"):
-    """Poll until condition() is truthy; fail naming what was awaited (timeouts are longer
-    under --live: see BATCH_TESTS_TIME_SCALE in the root conftest)."""
-    scale = float(os.environ.get("BATCH_TESTS_TIME_SCALE", "1"))
-    timeout *= scale
+    """Poll until condition() is truthy; fail naming what was awaited."""
+    timeout = scaled(timeout)
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         value = condition()
         if value:
             return value
-        time.sleep(0.05 * scale)
+        time.sleep(scaled(0.05))
     pytest.fail(f"timed out after {timeout} s waiting for {what}")
 
 
@@ -114,7 +119,7 @@ def nodes_ready(batch: BatchClient, pool_id: str, count: int) -> bool:
 
 def delete_pool(batch: BatchClient, pool_id: str) -> None:
     try:
-        batch.begin_delete_pool(pool_id, polling_interval=0.1).result()
+        batch.begin_delete_pool(pool_id, polling_interval=scaled(0.1)).result()
     except ResourceNotFoundError:
         pass
 
@@ -129,17 +134,31 @@ def shared_pool(batch: BatchClient) -> Iterator[str]:
     delete_pool(batch, pool_id)
 
 
+def delete_job(batch: BatchClient, job_id: str) -> None:
+    """Delete a job and wait until it is gone (it may be gone already)."""
+    try:
+        batch.begin_delete_job(job_id, polling_interval=scaled(0.1)).result()
+    except ResourceNotFoundError:
+        pass
+
+
+@contextmanager
+def job_on(batch: BatchClient, pool_id: str, prefix: str = "job", **options) -> Iterator[str]:
+    """A new job on the pool (with any other create options), deleted on the way out."""
+    job_id = unique(prefix)
+    batch.create_job(models.BatchJobCreateOptions(
+        id=job_id, pool_info=models.BatchPoolInfo(pool_id=pool_id), **options))
+    try:
+        yield job_id
+    finally:
+        delete_job(batch, job_id)
+
+
 @pytest.fixture
 def job(batch: BatchClient, shared_pool: str) -> Iterator[str]:
     """A fresh job on the shared pool, deleted afterwards."""
-    job_id = unique("job")
-    batch.create_job(models.BatchJobCreateOptions(
-        id=job_id, pool_info=models.BatchPoolInfo(pool_id=shared_pool)))
-    yield job_id
-    try:
-        batch.begin_delete_job(job_id, polling_interval=0.1).result()
-    except ResourceNotFoundError:
-        pass
+    with job_on(batch, shared_pool) as job_id:
+        yield job_id
 
 
 def tasks_done(batch: BatchClient, job_id: str) -> bool:

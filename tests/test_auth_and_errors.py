@@ -22,7 +22,7 @@ from azure.core.exceptions import HttpResponseError, ResourceExistsError, Resour
 from azure.core.pipeline import PipelineContext, PipelineRequest
 from azure.core.rest import HttpRequest
 
-from tests.conftest import batch_client, delete_pool, pool_options, unique
+from tests.conftest import batch_client, delete_pool, job_on, pool_options, unique
 
 pytestmark = pytest.mark.conformance   # only the REST API: `make test-live` runs it on Azure
 
@@ -77,14 +77,8 @@ def empty_pool(batch: BatchClient) -> Iterator[str]:
 
 @pytest.fixture
 def idle_job(batch: BatchClient, empty_pool: str) -> Iterator[str]:
-    job_id = unique("errjob")
-    batch.create_job(models.BatchJobCreateOptions(
-        id=job_id, pool_info=models.BatchPoolInfo(pool_id=empty_pool)))
-    yield job_id
-    try:
-        batch.begin_delete_job(job_id, polling_interval=0.1).result()
-    except ResourceNotFoundError:
-        pass
+    with job_on(batch, empty_pool, "errjob") as job_id:
+        yield job_id
 
 
 def trivial_task(task_id: str) -> models.BatchTaskCreateOptions:

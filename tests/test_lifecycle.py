@@ -23,7 +23,9 @@ from tests.conftest import (
     alive,
     blob_read_url,
     container_url,
+    delete_job,
     delete_pool,
+    job_on,
     nodes_ready,
     output_file,
     pool_options,
@@ -72,13 +74,6 @@ def parse_env(text: str) -> dict[str, str]:
 
 def stdout_of(batch: BatchClient, job_id: str, task_id: str) -> str:
     return b"".join(batch.download_task_file(job_id, task_id, "stdout.txt")).decode()
-
-
-def delete_job(batch: BatchClient, job_id: str) -> None:
-    try:
-        batch.begin_delete_job(job_id, polling_interval=0.1).result()
-    except ResourceNotFoundError:
-        pass
 
 
 def terminate_job(batch: BatchClient, job_id: str, reason: str) -> None:
@@ -345,16 +340,11 @@ def test_terminate_job_ends_running_and_holds_queued_tasks(
 
 @pytest.mark.conformance
 def test_terminate_job_records_the_reason(batch: BatchClient, shared_pool: str) -> None:
-    job_id = unique("reason-job")
-    batch.create_job(models.BatchJobCreateOptions(
-        id=job_id, pool_info=models.BatchPoolInfo(pool_id=shared_pool)))
-    try:
+    with job_on(batch, shared_pool, "reason-job") as job_id:
         terminate_job(batch, job_id, "StoppedByTest")
         job = batch.get_job(job_id)
         assert job.state == "completed"
         assert job.execution_info.termination_reason == "StoppedByTest"
-    finally:
-        delete_job(batch, job_id)
 
 
 def test_delete_job_kills_its_running_task(batch: BatchClient, job: str, tmp_path: Path) -> None:

@@ -10,11 +10,11 @@ import requests
 from azure.batch import BatchClient, models
 from azure.batch._patch import BatchSharedKeyAuthPolicy
 from azure.core.credentials import AzureNamedKeyCredential
-from azure.core.exceptions import HttpResponseError, ResourceNotFoundError
+from azure.core.exceptions import HttpResponseError
 from azure.core.pipeline import PipelineContext, PipelineRequest
 from azure.core.rest import HttpRequest
 
-from tests.conftest import delete_pool, pool_options, unique, wait_tasks
+from tests.conftest import delete_pool, job_on, pool_options, unique, wait_tasks
 
 pytestmark = pytest.mark.conformance   # only the REST API: `make test-live` runs it on Azure
 
@@ -37,43 +37,27 @@ def list_url(endpoints: dict[str, str], path: str, **query: str) -> str:
     return f"{endpoints['BATCH_ACCOUNT_URL'].rstrip('/')}{path}?{text}"
 
 
-def new_job(batch: BatchClient, pool_id: str, prefix: str) -> str:
-    job_id = unique(prefix)
-    batch.create_job(models.BatchJobCreateOptions(
-        id=job_id, pool_info=models.BatchPoolInfo(pool_id=pool_id)))
-    return job_id
-
-
-def drop_job(batch: BatchClient, job_id: str) -> None:
-    try:
-        batch.begin_delete_job(job_id, polling_interval=0.1).result()
-    except ResourceNotFoundError:
-        pass
-
-
 @pytest.fixture(scope="module")
 def finished_job(batch: BatchClient, shared_pool: str) -> Iterator[str]:
     """A job of 25 trivial tasks (t00..t24), all completed."""
-    job_id = new_job(batch, shared_pool, "lists")
-    batch.create_task_collection(job_id, models.BatchTaskGroup(task_values=[
-        models.BatchTaskCreateOptions(id=f"t{i:02}", command_line="/bin/true")
-        for i in range(TASK_COUNT)]))
-    wait_tasks(batch, job_id, timeout=180)
-    yield job_id
-    drop_job(batch, job_id)
+    with job_on(batch, shared_pool, "lists") as job_id:
+        batch.create_task_collection(job_id, models.BatchTaskGroup(task_values=[
+            models.BatchTaskCreateOptions(id=f"t{i:02}", command_line="/bin/true")
+            for i in range(TASK_COUNT)]))
+        wait_tasks(batch, job_id, timeout=180)
+        yield job_id
 
 
 @pytest.fixture(scope="module")
 def mixed_job(batch: BatchClient, shared_pool: str) -> Iterator[str]:
     """A job of four tasks: ok1..ok3 exit 0, bad exits 3; all completed."""
-    job_id = new_job(batch, shared_pool, "mixed")
     tasks = [models.BatchTaskCreateOptions(id=f"ok{i}", command_line="/bin/true")
              for i in (1, 2, 3)]
     tasks.append(models.BatchTaskCreateOptions(id="bad", command_line='/bin/bash -c "exit 3"'))
-    batch.create_task_collection(job_id, models.BatchTaskGroup(task_values=tasks))
-    wait_tasks(batch, job_id)
-    yield job_id
-    drop_job(batch, job_id)
+    with job_on(batch, shared_pool, "mixed") as job_id:
+        batch.create_task_collection(job_id, models.BatchTaskGroup(task_values=tasks))
+        wait_tasks(batch, job_id)
+        yield job_id
 
 
 # -- paging ----------------------------------------------------------------------------------

@@ -13,11 +13,11 @@ from collections.abc import Iterator
 
 import pytest
 from azure.batch import BatchClient, models
-from azure.core.exceptions import ResourceNotFoundError
 
 from tests.conftest import (
     batch_client,
     delete_pool,
+    job_on,
     nodes_ready,
     pool_options,
     unique,
@@ -42,14 +42,8 @@ def slotted_pool(batch: BatchClient) -> Iterator[str]:
 
 @pytest.fixture
 def load_job(batch: BatchClient, slotted_pool: str) -> Iterator[str]:
-    job_id = unique("load-job")
-    batch.create_job(models.BatchJobCreateOptions(
-        id=job_id, pool_info=models.BatchPoolInfo(pool_id=slotted_pool)))
-    yield job_id
-    try:
-        batch.begin_delete_job(job_id, polling_interval=0.2).result()
-    except ResourceNotFoundError:
-        pass
+    with job_on(batch, slotted_pool, "load-job") as job_id:
+        yield job_id
 
 
 def add_tasks(batch: BatchClient, job_id: str, count: int, command: str) -> list[str]:
