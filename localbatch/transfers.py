@@ -12,7 +12,7 @@ from urllib.parse import quote, urlsplit, urlunsplit
 
 WILDCARDS = set("*?[")
 STORAGE_VERSION = "2021-12-02"   # Blob REST version of the uploads
-PUT_BLOB_LIMIT = 5000 * 1024 * 1024   # the largest blob one Put Blob request may write
+PUT_BLOB_LIMIT = 256 * 1024 * 1024   # larger outputs go in blocks
 
 
 @dataclass
@@ -155,35 +155,61 @@ def _blob_url(container_url: str, name: str) -> str:
                        parts.query, ""))
 
 
+class _Refused(Exception):
+    """The storage service answered an upload with an error status."""
+
+    def __init__(self, status: int, error_code: str):
+        super().__init__(status, error_code)
+        self.status, self.error_code = status, error_code
+
+
+def _put_blob(url: str, path: Path, size: int) -> None:
+    """One Put Blob request in plain HTTP, like the downloads: importing the storage SDK would
+    cost each node half a CPU-second, taken from the tasks beside it."""
+    with open(path, "rb") as data:
+        request = urllib.request.Request(url, data=data, method="PUT", headers={
+            "x-ms-blob-type": "BlockBlob", "x-ms-version": STORAGE_VERSION,
+            "Content-Length": str(size), "Content-Type": "application/octet-stream"})
+        try:
+            urllib.request.urlopen(request, timeout=300).close()
+        except urllib.error.HTTPError as exc:
+            raise _Refused(exc.code, exc.headers.get("x-ms-error-code", "")) from None
+
+
+def _put_blocks(url: str, path: Path) -> None:
+    """A file too big for one request goes in blocks, through the SDK."""
+    from azure.core.exceptions import HttpResponseError
+    from azure.storage.blob import BlobClient
+
+    try:
+        with open(path, "rb") as data:
+            BlobClient.from_blob_url(url).upload_blob(data, overwrite=True)
+    except HttpResponseError as exc:
+        raise _Refused(exc.status_code or 0, getattr(exc, "error_code", None) or "") from None
+
+
 def _upload(container_url: str, name: str, path: Path, log: list[str]) -> None:
-    """One Put Blob request through the SAS, in plain HTTP like the downloads: importing the
-    storage SDK would cost each node half a CPU-second, taken from the tasks beside it."""
     where = f"{_redact(container_url)}/{name}"
+    url = _blob_url(container_url, name)
     try:
         size = path.stat().st_size
         if size > PUT_BLOB_LIMIT:
-            raise Failure("usererror", "FileUploadMiscError",
-                          f"{path.name} is larger than 5000 MiB, the most one upload takes.")
-        with open(path, "rb") as data:
-            request = urllib.request.Request(
-                _blob_url(container_url, name), data=data, method="PUT", headers={
-                    "x-ms-blob-type": "BlockBlob", "x-ms-version": STORAGE_VERSION,
-                    "Content-Length": str(size), "Content-Type": "application/octet-stream"})
-            urllib.request.urlopen(request, timeout=300).close()
-    except urllib.error.HTTPError as exc:
-        error_code = exc.headers.get("x-ms-error-code", "")
-        if exc.code == 403:
+            _put_blocks(url, path)
+        else:
+            _put_blob(url, path, size)
+    except _Refused as exc:
+        if exc.status == 403:
             code = "FileUploadAccessDenied"
-        elif exc.code == 404 or error_code == "ContainerNotFound":
+        elif exc.status == 404 or exc.error_code == "ContainerNotFound":
             code = "FileUploadContainerNotFound"
-        elif exc.code == 409:
+        elif exc.status == 409:
             code = "FileUploadConflict"
         else:
             code = "FileUploadMiscError"
-        log.append(f"upload of {path.name} to {where} failed: HTTP {exc.code} {error_code}")
+        log.append(f"upload of {path.name} to {where} failed: HTTP {exc.status} {exc.error_code}")
         raise Failure("usererror", code,
                       f"One or more output files failed to upload: {path.name} to {where} "
-                      f"(HTTP {exc.code} {error_code}).") from None
+                      f"(HTTP {exc.status} {exc.error_code}).") from None
     except OSError as exc:
         log.append(f"upload of {path.name} to {where} failed: {exc.__class__.__name__}")
         raise Failure("usererror", "FileUploadMiscError",
