@@ -14,11 +14,18 @@ from pathlib import Path
 
 import pytest
 
-from helpers.settings import AZURE_NAMES, KEY_NAMES, SettingsError, azure_settings, read_env_file
+from helpers.settings import (
+    AZURE_NAMES,
+    KEY_NAMES,
+    SettingsError,
+    azure_settings,
+    env_file,
+    read_env_file,
+)
 
 LEARNER_NAMES = (*AZURE_NAMES, *KEY_NAMES, "BATCH_AUTH", "STORAGE_BLOB_URL")
-AZURE_VALUES = {**read_env_file(),
-                **{name: os.environ[name] for name in LEARNER_NAMES if name in os.environ}}
+LEARNER_ENV_FILE = env_file()
+LEARNER_ENVIRON = {name: os.environ[name] for name in LEARNER_NAMES if name in os.environ}
 LIVE_ENDPOINTS: dict[str, str] = {}
 LIVE_TIME_SCALE = "20"   # Azure allocates a node in minutes, localbatch in about a second
 
@@ -43,7 +50,7 @@ def pytest_configure(config: pytest.Config) -> None:
     if not config.getoption("--live"):
         return
     try:
-        settings = azure_settings(AZURE_VALUES)
+        settings = azure_settings(learner_azure_values())
     except SettingsError as exc:
         raise pytest.UsageError(f"--live needs an Azure account. {exc}") from None
     if settings.auth != "key":
@@ -72,10 +79,15 @@ def live_endpoints() -> dict[str, str]:
     return LIVE_ENDPOINTS
 
 
+def learner_azure_values() -> dict[str, str]:
+    """The learner's Azure settings (environment, then .env) as they were before the tests hid
+    them from the kernels."""
+    return {**read_env_file(LEARNER_ENV_FILE), **LEARNER_ENVIRON}
+
+
 @pytest.fixture(scope="session")
 def azure_values() -> dict[str, str]:
-    """The learner's Azure settings as they were before the tests hid them from the kernels."""
-    return AZURE_VALUES
+    return learner_azure_values()
 
 
 def pytest_sessionfinish(session, exitstatus) -> None:

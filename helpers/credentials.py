@@ -29,7 +29,10 @@ class CredentialsForm(w.VBox):
     """Target local (default) or azure; Shared Key or Microsoft Entra ID; a Connect button."""
 
     def __init__(self):
-        saved = {**read_env_file(), **os.environ}
+        try:
+            saved, problem = {**read_env_file(), **os.environ}, ""
+        except SettingsError as exc:   # a hand-edited .env: say which line, prefill what we can
+            saved, problem = dict(os.environ), str(exc)
         self.target = w.ToggleButtons(options=[("Local (no account)", "local"),
                                                ("Azure", "azure")],
                                       value=_choice(saved.get("BATCH_TARGET"),
@@ -46,7 +49,7 @@ class CredentialsForm(w.VBox):
                 style={"description_width": "150px"}, layout=w.Layout(width="560px"))
             for name, label, secret in FIELDS}
         self.connect = w.Button(description="Connect", button_style="primary", icon="plug")
-        self.result = w.HTML()
+        self.result = w.HTML(_failure(problem) if problem else "")
         self.azure_box = w.VBox([self.auth, *self.inputs.values()])
         self.target.observe(self._show, "value")
         self.auth.observe(self._show, "value")
@@ -73,25 +76,28 @@ class CredentialsForm(w.VBox):
 
     def submit(self) -> Settings | None:
         """Save the settings, try both services, and say in one sentence per problem what failed."""
-        save_settings(self.values())
-        for name, value in self.values().items():
-            os.environ[name] = value  # this kernel sees the new values too
-        for name in (n for n, _, secret in FIELDS if secret):
-            self.inputs[name].value = ""
         try:
+            save_settings(self.values())   # refuses to overwrite a .env it cannot read
+            for name, value in self.values().items():
+                os.environ[name] = value  # this kernel sees the new values too
+            for name in (n for n, _, secret in FIELDS if secret):
+                self.inputs[name].value = ""
             settings = load_settings()
         except SettingsError as exc:
-            self.result.value = f"<b style='color:#a00'>✗</b> {_escape(str(exc))}"
+            self.result.value = _failure(str(exc))
             return None
         problems = check_connection(settings)
         if problems:
-            self.result.value = "<br>".join(f"<b style='color:#a00'>✗</b> {_escape(p)}"
-                                            for p in problems)
+            self.result.value = "<br>".join(_failure(p) for p in problems)
             return None
         self.result.value = (f"<b style='color:#080'>✓</b> Connected to Batch account "
                              f"<code>{settings.batch_account}</code> and storage account "
                              f"<code>{settings.storage_account}</code> ({settings.target}).")
         return settings
+
+
+def _failure(text: str) -> str:
+    return f"<b style='color:#a00'>✗</b> {_escape(text)}"
 
 
 def _escape(text: str) -> str:

@@ -60,13 +60,21 @@ class Settings:
 
 
 def read_env_file(path: Path | None = None) -> dict[str, str]:
+    """NAME=value lines, values quoted as a shell would; a line that cannot be read is named
+    (by number: it may hold a key)."""
     path = path or env_file()
     values: dict[str, str] = {}
     if path.exists():
-        for line in path.read_text().splitlines():
+        for number, line in enumerate(path.read_text().splitlines(), 1):
             name, sep, raw = line.partition("=")
             if sep and not line.lstrip().startswith("#"):
-                parsed = shlex.split(raw)
+                try:
+                    parsed = shlex.split(raw)
+                except ValueError as exc:
+                    raise SettingsError(
+                        f"Line {number} of {path} ({name.strip()}) cannot be read: {exc}. Fix "
+                        "its quotes, or delete the line and fill in the form in 01_authenticate "
+                        "again.") from None
                 values[name.strip()] = parsed[0] if parsed else ""
     return values
 

@@ -274,3 +274,16 @@ def test_form_reads_the_target_as_load_settings_does(env_path: Path, spelled: st
     form = CredentialsForm()
     assert form.target.value == "azure"
     assert displayed(form.azure_box)
+
+
+def test_an_unreadable_env_file_is_named_in_the_form_and_kept(env_path: Path) -> None:
+    """A hand-edited .env with an open quote: the form says which line, and Connect does not
+    overwrite the file (the other settings in it would be lost)."""
+    broken = "BATCH_ACCOUNT_NAME=mybatch\nBATCH_ACCOUNT_KEY='c2VjcmV0\n"
+    env_path.write_text(broken)
+    form = CredentialsForm()
+    assert f"Line 2 of {env_path} (BATCH_ACCOUNT_KEY) cannot be read" in form.result.value
+    assert form.submit() is None
+    assert "cannot be read" in form.result.value
+    assert "c2VjcmV0" not in form.result.value
+    assert env_path.read_text() == broken

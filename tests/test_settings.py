@@ -346,3 +346,14 @@ def test_env_file_variable_never_points_at_the_project_file(env_path: Path) -> N
     assert env_file() == env_path
     assert env_file() != ROOT / ".env"
     assert os.environ["BATCH_NOTEBOOKS_ENV_FILE"] == str(env_path)
+
+
+def test_a_hand_edited_line_with_an_open_quote_is_named_not_shown(env_path: Path) -> None:
+    env_path.write_text("BATCH_TARGET=azure\nBATCH_ACCOUNT_KEY='c2VjcmV0LWtleQ==\n")
+    with pytest.raises(SettingsError) as caught:
+        load_settings()
+    message = str(caught.value)
+    assert message.startswith(f"Line 2 of {env_path} (BATCH_ACCOUNT_KEY) cannot be read: "
+                              "No closing quotation.")
+    assert "01_authenticate" in message
+    assert "c2VjcmV0" not in message
