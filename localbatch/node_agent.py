@@ -131,9 +131,14 @@ class Agent:
         async with self.spawning:
             with open(task_dir / "stdout.txt", "wb") as out, \
                     open(task_dir / "stderr.txt", "wb") as err:
-                process = subprocess.Popen(  # noqa: ASYNC220 (asyncio does the same, plus a thread)
-                    [program, *argv[1:]], cwd=wd, env=env, stdin=subprocess.DEVNULL,
-                    stdout=out, stderr=err, start_new_session=True)
+                try:
+                    process = subprocess.Popen(  # noqa: ASYNC220 (asyncio does the same, plus a thread)
+                        [program, *argv[1:]], cwd=wd, env=env, stdin=subprocess.DEVNULL,
+                        stdout=out, stderr=err, start_new_session=True)
+                except OSError as exc:   # e.g. a script without a #! line: Exec format error
+                    raise Failure("usererror", "CommandLaunchFailed",
+                                  f"The program '{argv[0]}' could not be started: "
+                                  f"{exc.strerror}.") from None
             self.running[key] = process
             self.emit({"ev": "started", "key": key, "pid": process.pid})
             await asyncio.sleep(0)   # let the loop see other tasks' exits before the next spawn

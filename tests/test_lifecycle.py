@@ -162,6 +162,30 @@ def test_resource_file_failure_is_not_retried(batch: BatchClient, blobs: BlobSer
     assert "sig=" not in (info.failure_info.message or "")
 
 
+# -- launch failures -------------------------------------------------------------------------
+
+def test_a_program_that_cannot_start_fails_the_task_at_once(batch: BatchClient, job: str,
+                                                            tmp_path: Path) -> None:
+    """Missing, or executable but not a program (a script without a #! line): the task completes
+    as failed with no exit code, and is not retried."""
+    script = tmp_path / "no-shebang.sh"
+    script.write_text("echo hi\n")
+    script.chmod(0o755)
+    retry = models.BatchTaskConstraints(max_task_retry_count=2)
+    batch.create_tasks(job, [
+        models.BatchTaskCreateOptions(id="missing", command_line="no-such-program --flag",
+                                      constraints=retry),
+        models.BatchTaskCreateOptions(id="script", command_line=str(script), constraints=retry)])
+    tasks = wait_tasks(batch, job)
+    for task_id, code, words in (("missing", "CommandProgramNotFound", "'no-such-program'"),
+                                 ("script", "CommandLaunchFailed", "Exec format error")):
+        info = tasks[task_id].execution_info
+        assert tasks[task_id].state == "completed"
+        assert (info.result, info.exit_code, info.retry_count) == ("failure", None, 0)
+        assert (info.failure_info.category, info.failure_info.code) == ("usererror", code)
+        assert words in info.failure_info.message
+
+
 # -- maxWallClockTime ---------------------------------------------------------------------------
 
 def test_max_wall_clock_time_terminates_the_task(batch: BatchClient, job: str,
