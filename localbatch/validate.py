@@ -5,6 +5,7 @@ from __future__ import annotations
 import posixpath
 import re
 from typing import Any
+from urllib.parse import urlsplit, urlunsplit
 
 from . import errors, wire
 
@@ -21,6 +22,21 @@ def require(body: dict, name: str, where: str = "") -> Any:
 def invalid(prop: str, value: Any, reason: str) -> errors.BatchError:
     return errors.InvalidPropertyValue(
         values={"PropertyName": prop, "PropertyValue": str(value), "Reason": reason})
+
+
+def url(value: Any, prop: str) -> str:
+    """An absolute http(s) URL; the refusal shows it without its query (it may hold a SAS)."""
+    text = value if isinstance(value, str) else ""
+    parts = urlsplit(text)
+    try:
+        usable = parts.scheme in ("http", "https") and bool(parts.hostname) and (
+            parts.port or 0) >= 0
+    except ValueError:   # a port that is not a number
+        usable = False
+    if not usable:
+        raise invalid(prop, urlunsplit(parts._replace(query="", fragment="")) or value,
+                      "Give an http or https URL, such as a blob or container URL with a SAS.")
+    return text
 
 
 def ident(body: dict, name: str = "id") -> str:
@@ -107,6 +123,7 @@ def resource_files(files: list | None) -> list[dict]:
         if sources[0] == "autoStorageContainerName":
             raise invalid(where + "autoStorageContainerName", spec[sources[0]],
                           "localbatch has no linked storage account: use storageContainerUrl.")
+        url(spec[sources[0]], where + sources[0])
         if sources[0] == "httpUrl":
             require(spec, "filePath", where)
         path = spec.get("filePath") or ""
@@ -128,7 +145,8 @@ def output_files(files: list | None) -> list[dict]:
                           "or ../ for the task's own stdout.txt and stderr.txt.")
         container = require(require(spec, "destination", where), "container",
                             where + "destination.")
-        require(container, "containerUrl", where + "destination.container.")
+        url(require(container, "containerUrl", where + "destination.container."),
+            where + "destination.container.containerUrl")
         options = require(spec, "uploadOptions", where)
         condition = enum(require(options, "uploadCondition", where + "uploadOptions."),
                          ("tasksuccess", "taskfailure", "taskcompletion"),

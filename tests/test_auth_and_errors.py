@@ -324,6 +324,37 @@ def test_task_without_command_line_is_missing_required_property(
     assert list(batch.list_tasks(idle_job)) == []
 
 
+@pytest.mark.parametrize(("field", "bad_url"), [
+    ("httpUrl", "input/clip.mp4"),
+    ("httpUrl", "ftp://store.example/input/clip.mp4?sig=SECRET"),
+    ("storageContainerUrl", "https:///input?sig=SECRET"),
+    ("containerUrl", "http://store.example:port/output?sig=SECRET")])
+def test_a_url_that_is_not_http_is_invalid_property_value_without_its_sas(
+        batch: BatchClient, idle_job: str, field: str, bad_url: str) -> None:
+    """A path or a typo where a SAS URL belongs is refused when the task is added, not left
+    to fail on the node; the answer never repeats the SAS."""
+    resource = models.ResourceFile(http_url=bad_url, file_path="in.mp4") \
+        if field == "httpUrl" else models.ResourceFile(storage_container_url=bad_url)
+    good = "https://store.example/output?sig=SECRET"
+    output = models.OutputFile(
+        file_pattern="out.mp3", upload_options=models.OutputFileUploadConfiguration(
+            upload_condition="tasksuccess"),
+        destination=models.OutputFileDestination(container=models.OutputFileBlobContainerDestination(
+            container_url=bad_url if field == "containerUrl" else good)))
+    task = models.BatchTaskCreateOptions(
+        id="badurl", command_line="/bin/true", output_files=[output],
+        resource_files=[] if field == "containerUrl" else [resource])
+    with pytest.raises(HttpResponseError) as info:
+        batch.create_task(idle_job, task)
+    assert info.value.status_code == 400
+    assert info.value.error.code == "InvalidPropertyValue"
+    values = values_of(info.value)
+    assert values["PropertyName"].endswith(field)
+    assert "http or https URL" in values["Reason"]
+    assert "SECRET" not in str(info.value) + str(values)
+    assert list(batch.list_tasks(idle_job)) == []
+
+
 # -- task collections ----------------------------------------------------------------------
 
 
