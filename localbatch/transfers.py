@@ -81,13 +81,13 @@ def _download_http(spec: dict, wd: Path) -> None:
 
 
 def _download_container(spec: dict, wd: Path) -> None:
-    from azure.core.exceptions import HttpResponseError, ResourceNotFoundError
+    from azure.core.exceptions import AzureError, HttpResponseError, ResourceNotFoundError
     from azure.storage.blob import ContainerClient  # here, not at the top: nodes start faster
 
     url = spec["storageContainerUrl"]
     folder = inside(wd, spec["filePath"]) if spec.get("filePath") else wd
     try:
-        container = ContainerClient.from_container_url(url)
+        container = ContainerClient.from_container_url(url, retry_total=0)   # as the plain requests
         for blob in container.list_blobs(name_starts_with=spec.get("blobPrefix") or None):
             target = inside(folder, blob.name)
             target.parent.mkdir(parents=True, exist_ok=True)
@@ -102,6 +102,9 @@ def _download_container(spec: dict, wd: Path) -> None:
             "ResourceContainerListMiscError"
         raise Failure("usererror", code,
                       f"Listing {_redact(url)} failed: HTTP {exc.status_code}.") from None
+    except AzureError as exc:   # no answer at all: refused, reset, timed out
+        raise Failure("usererror", "ResourceContainerListMiscError",
+                      f"Listing {_redact(url)} failed: {exc.__class__.__name__}.") from None
 
 
 def should_upload(condition: str, exit_code: int | None) -> bool:
@@ -178,14 +181,16 @@ def _put_blob(url: str, path: Path, size: int) -> None:
 
 def _put_blocks(url: str, path: Path) -> None:
     """A file too big for one request goes in blocks, through the SDK."""
-    from azure.core.exceptions import HttpResponseError
+    from azure.core.exceptions import AzureError, HttpResponseError
     from azure.storage.blob import BlobClient
 
     try:
         with open(path, "rb") as data:
-            BlobClient.from_blob_url(url).upload_blob(data, overwrite=True)
+            BlobClient.from_blob_url(url, retry_total=0).upload_blob(data, overwrite=True)
     except HttpResponseError as exc:
         raise _Refused(exc.status_code or 0, getattr(exc, "error_code", None) or "") from None
+    except AzureError as exc:   # no answer at all: reported as the plain request's would be
+        raise ConnectionError(exc.__class__.__name__) from None
 
 
 def _upload(container_url: str, name: str, path: Path, log: list[str]) -> None:

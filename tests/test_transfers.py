@@ -69,3 +69,22 @@ def test_a_failed_task_skips_success_only_uploads(tmp_path: Path) -> None:
     log: list[str] = []
     transfers.upload_output_files(outputs("out.mp3"), tmp_path, 1, log)   # nothing sent
     assert log == []
+
+
+def test_an_unreachable_container_fails_the_download_naming_it(tmp_path: Path) -> None:
+    with pytest.raises(Failure) as caught:
+        transfers.download_resource_files([{"storageContainerUrl": NOWHERE}], tmp_path)
+    assert caught.value.code == "ResourceContainerListMiscError"
+    assert "http://127.0.0.1:9/account/out failed: ServiceRequestError" in caught.value.message
+    assert "SECRET" not in caught.value.message
+
+
+def test_an_unreachable_destination_through_the_sdk_is_a_misc_upload_error(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(transfers, "PUT_BLOB_LIMIT", 1)
+    (tmp_path / "out.mp3").write_bytes(b"mp3")
+    log: list[str] = []
+    with pytest.raises(Failure) as caught:
+        transfers.upload_output_files(outputs("out.mp3"), tmp_path, 0, log)
+    assert caught.value.code == "FileUploadMiscError"
+    assert "SECRET" not in caught.value.message + "".join(log)
