@@ -17,6 +17,7 @@ import shutil
 import signal
 import subprocess
 import sys
+import traceback
 from pathlib import Path
 
 from . import transfers
@@ -111,7 +112,26 @@ class Agent:
 
     async def execute(self, key: str, spec: dict, task_dir: Path, env: dict[str, str]
                       ) -> int | None:
-        """Download, run and return the exit code (None if the process never started)."""
+        """Download, run and return the exit code (None if the process never started).
+
+        Whatever breaks on the node becomes the task's failure ("Unknown", as the service says
+        when it cannot tell), never a task left running; the node's log gets the frames, not
+        the message (it may hold a SAS)."""
+        try:
+            return await self._execute(key, spec, task_dir, env)
+        except Failure:
+            raise
+        except Exception as exc:  # noqa: BLE001 (see the docstring)
+            sys.stderr.write(f"task {key} failed on the node: {exc.__class__.__name__}\n" + "".join(
+                f"  {f.filename}:{f.lineno} in {f.name}\n"
+                for f in traceback.extract_tb(exc.__traceback__)))
+            sys.stderr.flush()
+            raise Failure("servererror", "Unknown",
+                          f"The node could not run the task ({exc.__class__.__name__}); the "
+                          "node's log has where it failed.") from None
+
+    async def _execute(self, key: str, spec: dict, task_dir: Path, env: dict[str, str]
+                       ) -> int | None:
         wd = task_dir / "wd"
         wd.mkdir(parents=True, exist_ok=True)
         await asyncio.to_thread(transfers.download_resource_files,
@@ -158,7 +178,6 @@ class Agent:
 
     async def run_task(self, key: str, spec: dict) -> None:
         task_dir = self.root / spec["taskDir"]
-        task_dir.mkdir(parents=True, exist_ok=True)
         env = {**self.base_env, "AZ_BATCH_TASK_DIR": str(task_dir),
                "AZ_BATCH_TASK_WORKING_DIR": str(task_dir / "wd"), **spec.get("env", {})}
         exit_code, failure = None, None

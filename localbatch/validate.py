@@ -126,6 +126,9 @@ def resource_files(files: list | None) -> list[dict]:
         url(spec[sources[0]], where + sources[0])
         if sources[0] == "httpUrl":
             require(spec, "filePath", where)
+        mode = spec.get("fileMode")
+        if mode is not None and not re.fullmatch(r"0?[0-7]{3}", str(mode)):
+            raise invalid(where + "fileMode", mode, "Give the mode in octal, such as 0770.")
         path = spec.get("filePath") or ""
         if path.startswith("/") or ".." in path.replace("\\", "/").split("/"):
             raise invalid(where + "filePath", path, "The path must stay inside the working "

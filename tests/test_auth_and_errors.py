@@ -355,6 +355,18 @@ def test_a_url_that_is_not_http_is_invalid_property_value_without_its_sas(
     assert list(batch.list_tasks(idle_job)) == []
 
 
+def test_a_file_mode_that_is_not_octal_is_invalid_property_value(batch: BatchClient,
+                                                                 idle_job: str) -> None:
+    task = models.BatchTaskCreateOptions(id="badmode", command_line="/bin/true", resource_files=[
+        models.ResourceFile(http_url="https://store.example/input/a.mp4?sig=x",
+                            file_path="a.mp4", file_mode="rwx")])
+    with pytest.raises(HttpResponseError) as info:
+        batch.create_task(idle_job, task)
+    assert info.value.error.code == "InvalidPropertyValue"
+    assert values_of(info.value)["PropertyName"] == "resourceFiles[0].fileMode"
+    assert list(batch.list_tasks(idle_job)) == []
+
+
 # -- task collections ----------------------------------------------------------------------
 
 
