@@ -110,13 +110,13 @@ async def dispatch(request: Request, handler: Callable[[Call], Reply]) -> Respon
         call = Call(svc, dict(request.path_params), dict(request.query_params), request.headers,
                     _parse_body(raw), svc.base_url, request_id)
         reply = handler(call)
+        svc.registry.store.flush()   # what the request changed is on disk before it is answered
     except errors.BatchError as exc:
         reply = Reply(exc.status, svc.error_body(exc, request_id))
         log.info("%s %s -> %s %s", request.method, raw_path, exc.status, exc.code)
     except Exception:
         log.exception("%s %s failed (request-id %s)", request.method, raw_path, request_id)
         reply = Reply(500, svc.error_body(errors.BatchError(), request_id))
-    svc.registry.store.flush()   # what the request changed is on disk before it is answered
     headers = {"request-id": request_id, "DataServiceVersion": "3.0", **reply.headers}
     if request.headers.get("return-client-request-id", "").lower() == "true" and \
             request.headers.get("client-request-id"):
