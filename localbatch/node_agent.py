@@ -68,6 +68,7 @@ class Agent:
         }
         self.running: dict[str, subprocess.Popen] = {}
         self.spawning = asyncio.Lock()   # one spawn per turn of the event loop
+        self.active: set[str] = set()   # tasks between "run" and "done"
         self.killed: set[str] = set()
         self.jobs: set[asyncio.Task] = set()
 
@@ -102,9 +103,11 @@ class Agent:
         job.add_done_callback(self.jobs.discard)
 
     def kill(self, key: str) -> None:
+        """End a task: its process group if it runs, else it never starts (still downloading)."""
+        if key in self.active:
+            self.killed.add(key)
         process = self.running.get(key)
         if process is not None:
-            self.killed.add(key)
             try:
                 os.killpg(process.pid, signal.SIGKILL)
             except ProcessLookupError:
@@ -149,6 +152,8 @@ class Agent:
                           f"The program '{argv[0] if argv else ''}' was not found or is not "
                           "executable.")
         async with self.spawning:
+            if key in self.killed:   # ended while its files downloaded
+                return None
             with open(task_dir / "stdout.txt", "wb") as out, \
                     open(task_dir / "stderr.txt", "wb") as err:
                 try:
@@ -177,6 +182,13 @@ class Agent:
         return code if code >= 0 else 128 - code
 
     async def run_task(self, key: str, spec: dict) -> None:
+        self.active.add(key)
+        try:
+            await self._run_task(key, spec)
+        finally:
+            self.active.discard(key)
+
+    async def _run_task(self, key: str, spec: dict) -> None:
         task_dir = self.root / spec["taskDir"]
         env = {**self.base_env, "AZ_BATCH_TASK_DIR": str(task_dir),
                "AZ_BATCH_TASK_WORKING_DIR": str(task_dir / "wd"), **spec.get("env", {})}

@@ -6,8 +6,11 @@ files on this machine, so `make test-live` leaves them out.
 
 from __future__ import annotations
 
+import http.server
 import os
 import shlex
+import threading
+import time
 import uuid
 from collections.abc import Iterator
 from datetime import timedelta
@@ -306,6 +309,41 @@ def test_terminate_running_task(batch: BatchClient, job: str, tmp_path: Path) ->
     wait_gone(pids, "the terminated task")
     counts = batch.get_job_task_counts(job).task_counts
     assert (counts.running, counts.completed, counts.failed) == (0, 1, 1)
+
+
+@pytest.fixture
+def slow_url() -> Iterator[str]:
+    """A URL that answers after 2 s: a resource file still downloading."""
+    class Slow(http.server.BaseHTTPRequestHandler):
+        def do_GET(self) -> None:
+            time.sleep(2)
+            self.send_response(200)
+            self.send_header("Content-Length", "4")
+            self.end_headers()
+            self.wfile.write(b"data")
+
+        def log_message(self, *args) -> None:
+            pass
+
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Slow)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    yield f"http://127.0.0.1:{server.server_address[1]}/slow.bin"
+    server.shutdown()
+
+
+def test_terminating_a_task_while_it_downloads_means_it_never_starts(
+        batch: BatchClient, job: str, tmp_path: Path, slow_url: str) -> None:
+    ran = tmp_path / "ran.txt"
+    batch.create_task(job, models.BatchTaskCreateOptions(
+        id="downloading", command_line=bash(f"echo run > {shlex.quote(str(ran))}"),
+        resource_files=[models.ResourceFile(http_url=slow_url, file_path="slow.bin")]))
+    wait_for(lambda: batch.get_task(job, "downloading").state == "running", 30,
+             "the task to start downloading")
+    batch.terminate_task(job, "downloading")
+    task = wait_tasks(batch, job)["downloading"]
+    assert task.execution_info.failure_info.code == "TaskEnded"
+    assert task.execution_info.exit_code is None
+    assert not ran.exists()
 
 
 def test_delete_running_task(batch: BatchClient, job: str, tmp_path: Path) -> None:
