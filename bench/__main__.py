@@ -43,7 +43,7 @@ def main() -> int:
     quick = args.quick
     plan = {
         "pool": lambda: pool_vs_ffmpeg.run(count=6 if quick else 20, seconds=20 if quick else 120,
-                                           repeats=1 if quick else 3),
+                                           repeats=1 if quick else 5),
         "latency": lambda: latency.run(count=200, repeats=1 if quick else 3),
         "scale": lambda: scale.run(count=200 if quick else 1000, repeats=1 if quick else 3),
         "tutorial": lambda: tutorial.run(repeats=1),
