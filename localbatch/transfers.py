@@ -41,7 +41,7 @@ def inside(base: Path, relative: str) -> Path:
     return target
 
 
-def _redact(url: str) -> str:
+def redact(url: str) -> str:
     """The URL without its query (a SAS signature must never reach a log or an error)."""
     parts = urlsplit(url)
     return urlunsplit((parts.scheme, parts.netloc, parts.path, "", ""))
@@ -71,11 +71,11 @@ def _download_http(spec: dict, wd: Path) -> None:
         code, category = {404: ("BlobNotFound", "usererror"),
                           403: ("BlobAccessDenied", "usererror")}.get(
             exc.code, ("BlobDownloadMiscError", "servererror"))
-        raise Failure(category, code, f"Downloading {_redact(url)} failed: HTTP {exc.code}.",
+        raise Failure(category, code, f"Downloading {redact(url)} failed: HTTP {exc.code}.",
                       {"FilePath": relative, "HttpStatusCode": str(exc.code)}) from None
     except OSError as exc:
         raise Failure("servererror", "BlobDownloadMiscError",
-                      f"Downloading {_redact(url)} failed: {exc.__class__.__name__}.",
+                      f"Downloading {redact(url)} failed: {exc.__class__.__name__}.",
                       {"FilePath": relative}) from None
     _set_mode(target, spec)
 
@@ -96,15 +96,15 @@ def _download_container(spec: dict, wd: Path) -> None:
             _set_mode(target, spec)
     except ResourceNotFoundError:
         raise Failure("usererror", "ResourceContainerNotFound",
-                      f"The container {_redact(url)} does not exist.") from None
+                      f"The container {redact(url)} does not exist.") from None
     except HttpResponseError as exc:
         code = "ResourceContainerAccessDenied" if exc.status_code == 403 else \
             "ResourceContainerListMiscError"
         raise Failure("usererror", code,
-                      f"Listing {_redact(url)} failed: HTTP {exc.status_code}.") from None
+                      f"Listing {redact(url)} failed: HTTP {exc.status_code}.") from None
     except AzureError as exc:   # no answer at all: refused, reset, timed out
         raise Failure("usererror", "ResourceContainerListMiscError",
-                      f"Listing {_redact(url)} failed: {exc.__class__.__name__}.") from None
+                      f"Listing {redact(url)} failed: {exc.__class__.__name__}.") from None
 
 
 def should_upload(condition: str, exit_code: int | None) -> bool:
@@ -194,7 +194,7 @@ def _put_blocks(url: str, path: Path) -> None:
 
 
 def _upload(container_url: str, name: str, path: Path, log: list[str]) -> None:
-    where = f"{_redact(container_url)}/{name}"
+    where = f"{redact(container_url)}/{name}"
     url = _blob_url(container_url, name)
     try:
         size = path.stat().st_size

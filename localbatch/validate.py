@@ -5,9 +5,10 @@ from __future__ import annotations
 import posixpath
 import re
 from typing import Any
-from urllib.parse import urlsplit, urlunsplit
+from urllib.parse import urlsplit
 
 from . import errors, wire
+from .transfers import redact
 
 _ID = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
 
@@ -29,12 +30,12 @@ def url(value: Any, prop: str) -> str:
     text = value if isinstance(value, str) else ""
     parts = urlsplit(text)
     try:
-        usable = parts.scheme in ("http", "https") and bool(parts.hostname) and (
-            parts.port or 0) >= 0
-    except ValueError:   # a port that is not a number
+        parts.port   # noqa: B018 (raises ValueError for a port that is not a number)
+        usable = parts.scheme in ("http", "https") and bool(parts.hostname)
+    except ValueError:
         usable = False
     if not usable:
-        raise invalid(prop, urlunsplit(parts._replace(query="", fragment="")) or value,
+        raise invalid(prop, redact(text) or value,
                       "Give an http or https URL, such as a blob or container URL with a SAS.")
     return text
 
