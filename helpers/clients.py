@@ -70,8 +70,9 @@ def explain(exc: BaseException, service: str, settings: Settings) -> str:
         code = getattr(getattr(exc, "error", None), "code", None) or \
             getattr(exc, "error_code", None) or ""
         if exc.status_code == 403 and code in ("AuthenticationFailed", "AuthorizationFailure"):
-            return (f"The {service} account rejected the key: check the {service.lower()} "
-                    "account name and copy its key again from the portal's Keys page.")
+            return (f"The {service} account at {where} rejected the key: check the "
+                    f"{service.lower()} account name and URL, and copy its key again from the "
+                    "portal's Keys page.")
         if exc.status_code == 403:
             return (f"The {service} account refused access ({code}): check your "
                     f"{ROLES[service]} role on it.")

@@ -64,22 +64,29 @@ class CredentialsForm(w.VBox):
             if "KEY" in name:
                 self.inputs[name].layout.display = "" if self.auth.value == "key" else "none"
 
+    def __repr__(self) -> str:  # what a saved notebook shows where the form was
+        return "Credentials form: Target, account fields and Connect (run the cell to see it)"
+
     def values(self) -> dict[str, str]:
-        """What to save: the target, and for Azure the fields typed (an empty key keeps the old)."""
+        """What to save: the target, and for Azure the fields as typed. An emptied field clears
+        its saved value ("" below); an empty key field keeps the saved key (it is never shown)."""
         values = {"BATCH_TARGET": self.target.value}
         if self.target.value == "azure":
             values["BATCH_AUTH"] = self.auth.value
-            for name, field in self.inputs.items():
-                if field.value.strip():
-                    values[name] = field.value.strip()
+            for name, label, secret in FIELDS:
+                if self.inputs[name].value.strip() or not secret:
+                    values[name] = self.inputs[name].value.strip()
         return values
 
     def submit(self) -> Settings | None:
         """Save the settings, try both services, and say in one sentence per problem what failed."""
         try:
             save_settings(self.values())   # refuses to overwrite a .env it cannot read
-            for name, value in self.values().items():
-                os.environ[name] = value  # this kernel sees the new values too
+            for name, value in self.values().items():  # this kernel sees the new values too
+                if value:
+                    os.environ[name] = value
+                else:
+                    os.environ.pop(name, None)
             for name in (n for n, _, secret in FIELDS if secret):
                 self.inputs[name].value = ""
             settings = load_settings()

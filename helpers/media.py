@@ -1,4 +1,4 @@
-"""Sample media for the tutorial and the tests: find ffmpeg, make MP4 inputs, check MP3 outputs.
+"""Sample media for the tutorial and the tests: make MP4 inputs, check MP3 outputs.
 
 Every ffmpeg call passes its arguments as a list (no shell) and file names as absolute paths,
 so a name with spaces, quotes, ``$(...)`` or a leading dash is just a name.
@@ -8,11 +8,12 @@ from __future__ import annotations
 
 import os
 import re
-import shutil
 import subprocess
 import uuid
 from dataclasses import dataclass
 from pathlib import Path
+
+from localbatch.ffmpeg import find_ffmpeg
 
 TIMEOUT_S = 300
 """Longest any single ffmpeg call may take before it is stopped."""
@@ -29,38 +30,6 @@ class MediaInfo:
     duration: float | None
     audio_codec: str | None
     video_codec: str | None
-
-
-def find_ffmpeg() -> str:
-    """Return the kit's own ffmpeg (imageio-ffmpeg), else one on PATH, so no system install is needed."""
-    try:
-        import imageio_ffmpeg
-
-        return imageio_ffmpeg.get_ffmpeg_exe()
-    except (ImportError, RuntimeError):
-        pass
-    found = shutil.which("ffmpeg")
-    if found:
-        return found
-    raise RuntimeError(
-        "ffmpeg not found: install the kit's copy with `pip install imageio-ffmpeg` "
-        "(part of `make setup`), or a system one with `apt install ffmpeg`"
-    )
-
-
-def ffmpeg_bin_dir(folder: str | os.PathLike[str]) -> Path:
-    """Make ``folder/ffmpeg`` a link to the kit's ffmpeg, so the folder can go first on a PATH."""
-    folder = Path(folder).absolute()
-    folder.mkdir(parents=True, exist_ok=True)
-    target = os.path.abspath(find_ffmpeg())
-    link = folder / "ffmpeg"
-    if link.is_symlink() and os.readlink(link) == target:
-        return folder
-    # Link under a unique name, then rename over: concurrent callers never see a missing link.
-    tmp = folder / f".ffmpeg-{uuid.uuid4().hex}"
-    tmp.symlink_to(target)
-    os.replace(tmp, link)
-    return folder
 
 
 def _ffmpeg(args: list[str]) -> subprocess.CompletedProcess[str]:
@@ -109,6 +78,12 @@ def make_sample_video(
     finally:
         partial.unlink(missing_ok=True)
     return path
+
+
+def sample_seconds() -> float:
+    """The sample clips' base length: about the original sample's 2 minutes, or 6 s when
+    BATCH_NOTEBOOKS_SAMPLE=short (`make tutorial SAMPLE=short`)."""
+    return 6.0 if os.environ.get("BATCH_NOTEBOOKS_SAMPLE", "").lower() == "short" else 116.0
 
 
 def make_sample_inputs(

@@ -80,9 +80,9 @@ def read_env_file(path: Path | None = None) -> dict[str, str]:
 
 
 def save_settings(values: dict[str, str], path: Path | None = None) -> Path:
-    """Merge values into the .env file, readable by its owner only."""
+    """Merge values into the .env file, readable by its owner only; an empty value removes one."""
     path = path or env_file()
-    merged = {**read_env_file(path), **{k: v for k, v in values.items() if v is not None}}
+    merged = {k: v for k, v in {**read_env_file(path), **values}.items() if v}
     text = "".join(f"{name}={shlex.quote(value)}\n" for name, value in merged.items())
     fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
     os.chmod(path, 0o600)

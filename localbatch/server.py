@@ -11,9 +11,8 @@ from pathlib import Path
 
 import uvicorn
 
-from helpers.media import ffmpeg_bin_dir
-
 from .api.routes import build_app
+from .ffmpeg import ffmpeg_bin_dir
 from .service import Service
 from .statedir import BATCH_ACCOUNT, StateDir
 

@@ -8,6 +8,7 @@ fails, 08_cleanup still runs, so no pool is left behind.
 from __future__ import annotations
 
 import argparse
+import html
 import os
 import sys
 import tempfile
@@ -17,23 +18,43 @@ from pathlib import Path
 import nbformat
 from nbclient import NotebookClient
 from nbclient.exceptions import CellExecutionError
+from notebook_metadata import normalise
 
 ROOT = Path(__file__).resolve().parent.parent
 NOTEBOOKS = ROOT / "notebooks"
 CLEANUP = "08_cleanup.ipynb"
 WIDGET_VIEW = "application/vnd.jupyter.widget-view+json"
+WIDGET_STATE = "application/vnd.jupyter.widget-state+json"
 
 
 def clean(notebook: nbformat.NotebookNode) -> None:
-    """No kernel-specific paths or widget state: a widget shows as its text."""
-    notebook.metadata = {"kernelspec": {"name": "python3", "display_name": "Python 3",
-                                        "language": "python"},
-                         "language_info": {"name": "python"}}
+    """Metadata as JupyterLab writes it (less the Python version), and no widget state: a
+    widget shows as its text, a progress bar as its final line."""
+    states = notebook.metadata.get("widgets", {}).get(WIDGET_STATE, {}).get("state", {})
+    notebook.metadata = {}
+    normalise(notebook)
     for cell in notebook.cells:
-        cell.metadata.pop("execution", None)
         for output in cell.get("outputs", []):
-            output.get("data", {}).pop(WIDGET_VIEW, None)
+            view = output.get("data", {}).pop(WIDGET_VIEW, None)
             output.get("metadata", {}).pop(WIDGET_VIEW, None)
+            final = progress_text(states, view["model_id"]) if view else None
+            if final:
+                output["data"]["text/plain"] = final
+
+
+def progress_text(states: dict, model_id: str) -> str | None:
+    """A tqdm bar's last state as tqdm prints it ("completed: 100%|██████████| 5/5"), from the
+    widget state the kernel saved: the text output holds only the bar's first state."""
+    children = states.get(model_id, {}).get("state", {}).get("children", [])
+    parts = [states.get(c.removeprefix("IPY_MODEL_"), {}) for c in children]
+    bars = [p["state"] for p in parts if p.get("model_name") == "FloatProgressModel"]
+    texts = [html.unescape(p["state"].get("value", "")).replace("\u2007", " ").strip()
+             for p in parts if p.get("model_name") == "HTMLModel"]
+    if not bars or len(texts) < 2:
+        return None
+    done, total = bars[0].get("value", 0), bars[0].get("max", 0)
+    filled = round(10 * done / total) if total else 0
+    return f"{texts[0]}|{'█' * filled}{' ' * (10 - filled)}| {texts[1].split()[0]}"
 
 
 def run(path: Path, target: Path, timeout: int) -> float:

@@ -68,14 +68,14 @@ def test_wrong_keys(endpoints: dict[str, str]) -> None:
 def test_only_the_batch_key_wrong(endpoints: dict[str, str]) -> None:
     problems = check_connection(local_settings(endpoints, batch_key=WRONG_KEY))
     assert len(problems) == 1
-    assert problems[0].startswith("The Batch account rejected the key")
+    assert problems[0].startswith("The Batch account at ") and "rejected the key" in problems[0]
     assert WRONG_KEY not in problems[0]
 
 
 def test_only_the_storage_key_wrong(endpoints: dict[str, str]) -> None:
     problems = check_connection(local_settings(endpoints, storage_key=WRONG_KEY))
     assert len(problems) == 1
-    assert problems[0].startswith("The Storage account rejected the key")
+    assert problems[0].startswith("The Storage account at ") and "rejected the key" in problems[0]
     assert WRONG_KEY not in problems[0]
 
 

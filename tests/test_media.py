@@ -1,4 +1,5 @@
-"""helpers.media makes real, playable inputs and tells a good MP3 from a broken one."""
+"""helpers.media makes real, playable inputs and tells a good MP3 from a broken one; localbatch
+finds the nodes' ffmpeg."""
 
 from __future__ import annotations
 
@@ -12,6 +13,7 @@ from pathlib import Path
 import pytest
 
 from helpers import media
+from localbatch import ffmpeg
 
 
 def _to_mp3(src: Path, dst: Path) -> Path:
@@ -103,8 +105,8 @@ def test_sample_inputs_are_the_tutorials_and_idempotent(tmp_path: Path) -> None:
 
 
 def test_ffmpeg_bin_dir_puts_ffmpeg_on_path(tmp_path: Path) -> None:
-    bin_dir = media.ffmpeg_bin_dir(tmp_path / "bin")
-    assert media.ffmpeg_bin_dir(tmp_path / "bin") == bin_dir  # idempotent
+    bin_dir = ffmpeg.ffmpeg_bin_dir(tmp_path / "bin")
+    assert ffmpeg.ffmpeg_bin_dir(tmp_path / "bin") == bin_dir  # idempotent
     assert shutil.which("ffmpeg", path=str(bin_dir)) == str(bin_dir / "ffmpeg")
     out = subprocess.run(
         ["ffmpeg", "-version"],
@@ -119,7 +121,7 @@ def test_ffmpeg_bin_dir_puts_ffmpeg_on_path(tmp_path: Path) -> None:
 def test_ffmpeg_bin_dir_replaces_a_stale_link(tmp_path: Path) -> None:
     (tmp_path / "bin").mkdir()
     (tmp_path / "bin" / "ffmpeg").symlink_to("/nonexistent/ffmpeg")
-    bin_dir = media.ffmpeg_bin_dir(tmp_path / "bin")
+    bin_dir = ffmpeg.ffmpeg_bin_dir(tmp_path / "bin")
     assert os.path.samefile(bin_dir / "ffmpeg", media.find_ffmpeg())
     assert [p.name for p in bin_dir.iterdir()] == ["ffmpeg"]
 
@@ -132,10 +134,10 @@ def test_find_ffmpeg_falls_back_to_path_then_says_how_to_install(monkeypatch) ->
 
     monkeypatch.setattr(imageio_ffmpeg, "get_ffmpeg_exe", no_binary)
     monkeypatch.setattr(shutil, "which", lambda name: "/usr/local/bin/ffmpeg")
-    assert media.find_ffmpeg() == "/usr/local/bin/ffmpeg"
+    assert ffmpeg.find_ffmpeg() == "/usr/local/bin/ffmpeg"
     monkeypatch.setattr(shutil, "which", lambda name: None)
     with pytest.raises(RuntimeError, match="pip install imageio-ffmpeg.*apt install ffmpeg"):
-        media.find_ffmpeg()
+        ffmpeg.find_ffmpeg()
 
 
 def test_ffmpeg_failure_raises_with_its_stderr_and_leaves_no_file(

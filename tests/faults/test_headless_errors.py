@@ -32,7 +32,7 @@ def run_01(tmp_path: Path, settings: dict[str, str]) -> subprocess.CompletedProc
 
 
 @pytest.mark.parametrize("case, expected", [
-    ("wrong batch key", "ConnectionError: The Batch account rejected the key"),
+    ("wrong batch key", "ConnectionError: The Batch account at "),
     ("nothing listening", "ConnectionError: Nothing answered at http://127.0.0.1:"),
 ])
 def test_wrong_settings_stop_at_01_with_one_sentence(state: StateDir, tmp_path: Path,
