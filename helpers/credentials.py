@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import html
 import os
 
 import ipywidgets as w
@@ -104,8 +105,4 @@ class CredentialsForm(w.VBox):
 
 
 def _failure(text: str) -> str:
-    return f"<b style='color:#a00'>✗</b> {_escape(text)}"
-
-
-def _escape(text: str) -> str:
-    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+    return f"<b style='color:#a00'>✗</b> {html.escape(text, quote=False)}"

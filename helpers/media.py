@@ -15,8 +15,7 @@ from pathlib import Path
 
 from localbatch.ffmpeg import find_ffmpeg
 
-TIMEOUT_S = 300
-"""Longest any single ffmpeg call may take before it is stopped."""
+TIMEOUT_S = 300  # longest any single ffmpeg call may take before it is stopped
 
 
 class FFmpegError(RuntimeError):
@@ -32,16 +31,19 @@ class MediaInfo:
     video_codec: str | None
 
 
-def _ffmpeg(args: list[str]) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [find_ffmpeg(), "-nostdin", "-hide_banner", *args],
-        check=False,
-        stdin=subprocess.DEVNULL,
-        capture_output=True,
-        text=True,
-        errors="replace",
-        timeout=TIMEOUT_S,
-    )
+def _ffmpeg(args: list[str], text: bool = True) -> subprocess.CompletedProcess:
+    return subprocess.run([find_ffmpeg(), "-nostdin", "-hide_banner", *args], check=False,
+                          stdin=subprocess.DEVNULL, capture_output=True, text=text,
+                          errors="replace" if text else None, timeout=TIMEOUT_S)
+
+
+def excerpt(path: str | os.PathLike[str], seconds: float = 10) -> bytes:
+    """The first seconds of an MP3, unchanged: enough to listen to, small enough to embed."""
+    done = _ffmpeg(["-v", "error", "-i", os.path.abspath(path), "-t", f"{seconds}",
+                    "-c", "copy", "-f", "mp3", "pipe:1"], text=False)
+    if done.returncode != 0:
+        raise FFmpegError(f"ffmpeg could not read {path}: {done.stderr.decode(errors='replace')}")
+    return done.stdout
 
 
 def make_sample_video(
@@ -81,8 +83,7 @@ def make_sample_video(
 
 
 def sample_seconds() -> float:
-    """The sample clips' base length: about the original sample's 2 minutes, or 6 s when
-    BATCH_NOTEBOOKS_SAMPLE=short (`make tutorial SAMPLE=short`)."""
+    """The clips' base length: the original sample's 2 minutes, or 6 s with SAMPLE=short."""
     return 6.0 if os.environ.get("BATCH_NOTEBOOKS_SAMPLE", "").lower() == "short" else 116.0
 
 
@@ -135,18 +136,15 @@ def check_audio(path: str | os.PathLike[str]) -> bool:
     """
     if not Path(path).is_file():
         return False
-    decoded = _ffmpeg(
-        ["-v", "error", "-nostats", "-progress", "pipe:1", "-i", os.path.abspath(path),
-         "-f", "null", "-"]
-    )  # fmt: skip
+    decoded = _ffmpeg(["-v", "error", "-nostats", "-progress", "pipe:1", "-i",
+                       os.path.abspath(path), "-f", "null", "-"])
     if decoded.returncode != 0 or decoded.stderr.strip():
         return False
     times = re.findall(r"^out_time_us=(\d+)$", decoded.stdout, re.MULTILINE)
     decoded_s = int(times[-1]) / 1e6 if times else 0.0
     info = probe(path)
-    if info.audio_codec is None or decoded_s <= 0:
-        return False
-    return info.duration is None or decoded_s >= info.duration * 0.98 - 0.25
+    return info.audio_codec is not None and decoded_s > 0 and (
+        info.duration is None or decoded_s >= info.duration * 0.98 - 0.25)
 
 
 def is_valid_mp3(path: str | os.PathLike[str]) -> bool:

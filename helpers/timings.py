@@ -44,7 +44,6 @@ def summary(table: pd.DataFrame) -> pd.Series:
     """Tasks, successes, failures, run times, job wall time and the speed-up parallelism gave."""
     done = table.dropna(subset=["started", "ended"])
     wall = (done["ended"].max() - table["created"].min()).total_seconds() if len(done) else None
-    serial = done["running_s"].sum()
     return pd.Series(dtype=object, data={
         "tasks": len(table),
         "succeeded": int((table["result"] == "success").sum()),
@@ -53,7 +52,7 @@ def summary(table: pd.DataFrame) -> pd.Series:
         "mean_run_s": done["running_s"].mean(),
         "max_run_s": done["running_s"].max(),
         "job_wall_s": wall,
-        "speed_up": serial / wall if wall else None,
+        "speed_up": done["running_s"].sum() / wall if wall else None,
     })
 
 

@@ -157,3 +157,13 @@ def test_ffmpeg_failure_raises_with_its_stderr_and_leaves_no_file(
 def test_bad_arguments_are_refused(kwargs: dict, tmp_path: Path) -> None:
     with pytest.raises(ValueError):
         media.make_sample_video(tmp_path / "a.mp4", **kwargs)
+
+
+def test_excerpt_is_the_start_of_the_mp3_and_plays(tmp_path: Path) -> None:
+    mp3 = _to_mp3(media.make_sample_video(tmp_path / "long.mp4", 12.0), tmp_path / "long.mp3")
+    part = tmp_path / "part.mp3"
+    part.write_bytes(media.excerpt(mp3, seconds=3))
+    assert 0 < part.stat().st_size < mp3.stat().st_size / 2
+    assert media.probe(part).duration == pytest.approx(3, abs=0.3)
+    with pytest.raises(media.FFmpegError, match="could not read"):
+        media.excerpt(tmp_path / "missing.mp3")

@@ -1,7 +1,7 @@
-"""Notebook 01's credentials form in JupyterLab, in a real browser: what a learner sees.
+"""Notebooks in JupyterLab, in a real browser, as a learner sees them: 01's credentials form,
+06's progress bar, and a notebook opened and saved.
 
-JupyterLab serves a temp copy of 01_authenticate (the committed notebook is never opened or
-saved), with its own Jupyter config, settings, workspaces and runtime folders, a settings file
+JupyterLab serves temp copies of the notebooks (the committed ones are never opened or saved), with its own Jupyter config, settings, workspaces and runtime folders, a settings file
 of its own (BATCH_NOTEBOOKS_ENV_FILE), and the `local` target pointed at the tests' localbatch.
 The Azure target is pointed at that same localbatch: nothing leaves this machine.
 """
@@ -26,12 +26,15 @@ from pathlib import Path
 
 import pytest
 
+from conftest import nodes_ready, pool_options, wait_for, wait_tasks
 from helpers.credentials import FIELDS
 
 pytestmark = pytest.mark.browser
 
 ROOT = Path(__file__).resolve().parents[2]
 NOTEBOOK = "01_authenticate.ipynb"
+MONITOR = "06_monitor_tasks.ipynb"
+JOB_NOTEBOOK = "04_create_job.ipynb"
 WRONG_KEY = base64.b64encode(b"a well-formed Batch key, but not this account's" * 2).decode()
 LABELS = {name: label for name, label, _ in FIELDS}
 SLOW = 180_000  # ms: the first run of a notebook on a loaded machine (kernel start, imports)
@@ -92,7 +95,8 @@ def lab(browser, state, tmp_path_factory: pytest.TempPathFactory, artifacts: Pat
     home = tmp_path_factory.mktemp("jupyterlab")
     notebooks = home / "notebooks"
     notebooks.mkdir()
-    shutil.copy(ROOT / "notebooks" / NOTEBOOK, notebooks / NOTEBOOK)
+    for name in (NOTEBOOK, MONITOR, JOB_NOTEBOOK):
+        shutil.copy(ROOT / "notebooks" / name, notebooks / name)
     config, settings, runtime = home / "config", home / "lab-settings", home / "runtime"
     config.mkdir()
     (config / "jupyter_lab_config.json").write_text(json.dumps(LAB_CONFIG))
@@ -244,7 +248,7 @@ def test_credentials_form_connects_locally_and_explains_a_wrong_key(
     page.screenshot(path=artifacts / "01-wrong-key.png")
 
     message = result.inner_text().strip()
-    assert message.startswith("✗ The Batch account rejected the key"), message
+    assert message.startswith("✗ The Batch account at ") and "rejected the key" in message, message
     assert message.count("✗") == 1, f"only the Batch key is wrong: {message}"
     assert message.count(". ") == 0 and message.endswith("."), f"not one sentence: {message}"
     for name in ("BATCH_ACCOUNT_KEY", "STORAGE_ACCOUNT_KEY"):
@@ -259,3 +263,58 @@ def test_credentials_form_connects_locally_and_explains_a_wrong_key(
     # The form saved to the server's own settings file, readable by its owner only.
     assert lab.env_file.stat().st_mode & 0o777 == 0o600
     assert "BATCH_TARGET=azure" in lab.env_file.read_text().splitlines()
+
+
+def _open(page, lab: Lab, name: str) -> None:
+    from playwright.sync_api import expect
+
+    page.goto(lab.url(f"lab/tree/{name}"))
+    expect(page.locator(".jp-NotebookPanel .jp-Notebook")).to_be_visible(timeout=SLOW)
+    page.locator(".jp-NotebookPanel .jp-Notebook").click()  # the notebook is the current widget
+    _wait_until_kernel_settles(page)
+
+
+def test_monitor_shows_the_final_count_when_the_tasks_finished_before_it_ran(
+        lab: Lab, page, batch, artifacts: Path) -> None:
+    """The tutorial's job, its 5 tasks done before 06 runs: the bar must still end at 5/5."""
+    from azure.batch import models
+    from playwright.sync_api import expect
+
+    lab.env_file.write_text("BATCH_TARGET=local\n")  # whatever the form test saved
+    pool_id, job_id = "LinuxFFmpegPool", "LinuxFFmpegJob"
+    batch.create_pool(pool_options(pool_id, 1))
+    try:
+        wait_for(lambda: nodes_ready(batch, pool_id, 1), what="the pool's node")
+        batch.create_job(models.BatchJobCreateOptions(
+            id=job_id, pool_info=models.BatchPoolInfo(pool_id=pool_id)))
+        batch.create_tasks(job_id, [models.BatchTaskCreateOptions(
+            id=f"Task{i}", command_line="/bin/true") for i in range(5)])
+        wait_tasks(batch, job_id)
+        _open(page, lab, MONITOR)
+        page.get_by_role("menuitem", name="Run", exact=True).click()
+        page.get_by_role("menuitem", name="Run All Cells", exact=True).click()
+        outputs = page.locator(".jp-OutputArea-output")
+        expect(outputs.filter(has_text="5 tasks completed: 5 succeeded")).to_be_visible(
+            timeout=SLOW)
+        bar = outputs.filter(has=page.locator("progress, .widget-progress")).first
+        expect(bar).to_contain_text("5/5", timeout=SLOW)
+        expect(bar).to_contain_text("100%")
+        bar.scroll_into_view_if_needed()
+        page.screenshot(path=artifacts / "06-progress-after-run-all.png")
+    finally:
+        for delete, ident in ((batch.begin_delete_job, job_id), (batch.begin_delete_pool, pool_id)):
+            delete(ident, polling_interval=0.2).result()
+
+
+def test_a_notebook_opened_and_saved_is_unchanged_for_git(lab: Lab, page) -> None:
+    """JupyterLab rewrites the metadata on open; the kit's git filter takes back exactly that."""
+    sys.path.insert(0, str(ROOT / "scripts"))
+    from notebook_metadata import normalise
+
+    saved = lab.env_file.parent / "notebooks" / JOB_NOTEBOOK
+    before = saved.stat().st_mtime_ns
+    _open(page, lab, JOB_NOTEBOOK)
+    page.keyboard.press("Control+s")
+    wait_for(lambda: saved.stat().st_mtime_ns != before, timeout=60, what="JupyterLab to save")
+    committed = json.loads((ROOT / "notebooks" / JOB_NOTEBOOK).read_text())
+    assert normalise(json.loads(saved.read_text())) == committed
