@@ -9,6 +9,7 @@ from azure.core.credentials import AzureNamedKeyCredential
 from azure.core.exceptions import ClientAuthenticationError, HttpResponseError, ServiceRequestError
 from azure.storage.blob import BlobServiceClient
 
+from .language import tr
 from .settings import Settings, load_settings
 
 ROLES = {"Batch": "Azure Batch Data Contributor", "Storage": "Storage Blob Data Contributor"}
@@ -52,32 +53,40 @@ def _caused_by(exc: BaseException | None, kind: type) -> bool:
 def explain(exc: BaseException, service: str, settings: Settings) -> str:
     """One sentence that says what went wrong and what to change (never a key)."""
     where = settings.batch_url if service == "Batch" else settings.blob_url
+    fields = {"service": service, "where": where, "role": ROLES[service],
+              "account": service.lower(), "error": type(exc).__name__}
     if settings.auth == "entra" and where.startswith("http://") and \
             not isinstance(exc, ClientAuthenticationError):
-        return (f"Microsoft Entra ID needs an https {service} URL and {where} is http: use the "
-                "https URL from the portal (or Shared key for the local target).")
-    if _caused_by(exc, binascii.Error):
-        return (f"The {service} key is not valid base64: paste the whole key from the portal's "
-                "Keys page, with no spaces or line breaks.")
-    if isinstance(exc, ServiceRequestError):
-        return (f"Nothing answered at {where}: check the {service} URL"
-                + (" (is localbatch up? `python -m localbatch up`)." if settings.target == "local"
-                   else " and your network."))
-    if isinstance(exc, ClientAuthenticationError) and settings.auth == "entra":
-        return ("Microsoft Entra ID sign-in failed: run `az login`, and check that you have the "
-                f"{ROLES[service]} role on the {service.lower()} account.")
-    if isinstance(exc, HttpResponseError):
-        code = getattr(getattr(exc, "error", None), "code", None) or \
+        message = tr("Microsoft Entra ID needs an https {service} URL and {where} is http: use "
+                     "the https URL from the portal (or Shared key for the local target).")
+    elif _caused_by(exc, binascii.Error):
+        message = tr("The {service} key is not valid base64: paste the whole key from the "
+                     "portal's Keys page, with no spaces or line breaks.")
+    elif isinstance(exc, ServiceRequestError) and settings.target == "local":
+        message = tr("Nothing answered at {where}: check the {service} URL (is localbatch up? "
+                     "`python -m localbatch up`).")
+    elif isinstance(exc, ServiceRequestError):
+        message = tr("Nothing answered at {where}: check the {service} URL and your network.")
+    elif isinstance(exc, ClientAuthenticationError) and settings.auth == "entra":
+        message = tr("Microsoft Entra ID sign-in failed: run `az login`, and check that you "
+                     "have the {role} role on the {account} account.")
+    elif isinstance(exc, HttpResponseError):
+        fields["status"] = exc.status_code
+        fields["code"] = getattr(getattr(exc, "error", None), "code", None) or \
             getattr(exc, "error_code", None) or ""
-        if exc.status_code == 403 and code in ("AuthenticationFailed", "AuthorizationFailure"):
-            return (f"The {service} account at {where} rejected the key: check the "
-                    f"{service.lower()} account name and URL, and copy its key again from the "
-                    "portal's Keys page.")
-        if exc.status_code == 403:
-            return (f"The {service} account refused access ({code}): check your "
-                    f"{ROLES[service]} role on it.")
-        return f"The {service} service answered {exc.status_code} {code}."
-    return f"Could not use {service} at {where}: {type(exc).__name__}."
+        if exc.status_code == 403 and fields["code"] in ("AuthenticationFailed",
+                                                         "AuthorizationFailure"):
+            message = tr("The {service} account at {where} rejected the key: check the {account} "
+                         "account name and URL, and copy its key again from the portal's Keys "
+                         "page.")
+        elif exc.status_code == 403:
+            message = tr("The {service} account refused access ({code}): check your {role} role "
+                         "on it.")
+        else:
+            message = tr("The {service} service answered {status} {code}.")
+    else:
+        message = tr("Could not use {service} at {where}: {error}.")
+    return message.format(**fields)
 
 
 def check_connection(settings: Settings) -> list[str]:

@@ -8,15 +8,16 @@ import os
 import ipywidgets as w
 
 from .clients import check_connection
+from .language import tr
 from .settings import Settings, SettingsError, load_settings, read_env_file, save_settings
 
-FIELDS = [  # (setting, label, secret)
-    ("BATCH_ACCOUNT_NAME", "Batch account name", False),
-    ("BATCH_ACCOUNT_URL", "Batch account URL", False),
-    ("BATCH_ACCOUNT_KEY", "Batch account key", True),
-    ("STORAGE_ACCOUNT_NAME", "Storage account name", False),
-    ("STORAGE_ACCOUNT_KEY", "Storage account key", True),
-    ("STORAGE_BLOB_URL", "Blob URL (optional)", False),
+FIELDS = [  # (setting, label in the notebook's language, secret)
+    ("BATCH_ACCOUNT_NAME", tr("Batch account name"), False),
+    ("BATCH_ACCOUNT_URL", tr("Batch account URL"), False),
+    ("BATCH_ACCOUNT_KEY", tr("Batch account key"), True),
+    ("STORAGE_ACCOUNT_NAME", tr("Storage account name"), False),
+    ("STORAGE_ACCOUNT_KEY", tr("Storage account key"), True),
+    ("STORAGE_BLOB_URL", tr("Blob URL (optional)"), False),
 ]
 
 
@@ -34,22 +35,22 @@ class CredentialsForm(w.VBox):
             saved, problem = {**read_env_file(), **os.environ}, ""
         except SettingsError as exc:   # a hand-edited .env: say which line, prefill what we can
             saved, problem = dict(os.environ), str(exc)
-        self.target = w.ToggleButtons(options=[("Local (no account)", "local"),
+        self.target = w.ToggleButtons(options=[(tr("Local (no account)"), "local"),
                                                ("Azure", "azure")],
                                       value=_choice(saved.get("BATCH_TARGET"),
                                                     ("local", "azure")),
-                                      description="Target")
-        self.auth = w.RadioButtons(options=[("Shared key", "key"),
+                                      description=tr("Target"))
+        self.auth = w.RadioButtons(options=[(tr("Shared key"), "key"),
                                             ("Microsoft Entra ID", "entra")],
                                    value=_choice(saved.get("BATCH_AUTH"), ("key", "entra")),
-                                   description="Sign in with")
+                                   description=tr("Sign in with"))
         self.inputs = {
             name: (w.Password if secret else w.Text)(
                 value="" if secret else saved.get(name, ""), description=label,
-                placeholder="(kept)" if secret and saved.get(name) else "",
+                placeholder=tr("(kept)") if secret and saved.get(name) else "",
                 style={"description_width": "150px"}, layout=w.Layout(width="560px"))
             for name, label, secret in FIELDS}
-        self.connect = w.Button(description="Connect", button_style="primary", icon="plug")
+        self.connect = w.Button(description=tr("Connect"), button_style="primary", icon="plug")
         self.result = w.HTML(_failure(problem) if problem else "")
         self.azure_box = w.VBox([self.auth, *self.inputs.values()])
         self.target.observe(self._show, "value")
@@ -66,7 +67,7 @@ class CredentialsForm(w.VBox):
                 self.inputs[name].layout.display = "" if self.auth.value == "key" else "none"
 
     def __repr__(self) -> str:  # what a saved notebook shows where the form was
-        return "Credentials form: Target, account fields and Connect (run the cell to see it)"
+        return tr("Credentials form: Target, account fields and Connect (run the cell to see it)")
 
     def values(self) -> dict[str, str]:
         """What to save: the target, and for Azure the fields as typed. An emptied field clears
@@ -98,9 +99,10 @@ class CredentialsForm(w.VBox):
         if problems:
             self.result.value = "<br>".join(_failure(p) for p in problems)
             return None
-        self.result.value = (f"<b style='color:#080'>✓</b> Connected to Batch account "
-                             f"<code>{settings.batch_account}</code> and storage account "
-                             f"<code>{settings.storage_account}</code> ({settings.target}).")
+        self.result.value = "<b style='color:#080'>✓</b> " + tr(
+            "Connected to Batch account <code>{batch}</code> and storage account "
+            "<code>{storage}</code> ({target}).").format(
+            batch=settings.batch_account, storage=settings.storage_account, target=settings.target)
         return settings
 
 

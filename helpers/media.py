@@ -46,13 +46,8 @@ def excerpt(path: str | os.PathLike[str], seconds: float = 10) -> bytes:
     return done.stdout
 
 
-def make_sample_video(
-    path: str | os.PathLike[str],
-    seconds: float = 6.0,
-    *,
-    tone_hz: float = 440,
-    label: str | None = None,
-) -> Path:
+def make_sample_video(path: str | os.PathLike[str], seconds: float = 6.0, *,
+                      tone_hz: float = 440, label: str | None = None) -> Path:
     """Write an MP4 with a test picture and an audible tone, so the tutorial needs no downloads."""
     if not seconds > 0:
         raise ValueError(f"seconds must be > 0, not {seconds!r}")
@@ -87,12 +82,8 @@ def sample_seconds() -> float:
     return 6.0 if os.environ.get("BATCH_NOTEBOOKS_SAMPLE", "").lower() == "short" else 116.0
 
 
-def make_sample_inputs(
-    folder: str | os.PathLike[str],
-    count: int = 5,
-    seconds: float = 6.0,
-    prefix: str = "LowPriVMs-",
-) -> list[Path]:
+def make_sample_inputs(folder: str | os.PathLike[str], count: int = 5, seconds: float = 6.0,
+                       prefix: str = "LowPriVMs-") -> list[Path]:
     """Make the tutorial's inputs ``LowPriVMs-1.mp4`` ..., each with its own tone and length.
 
     Clip i lasts ``seconds + (i - 1) % 5`` seconds (6 to 10 s by default, as the modern sample's
@@ -103,9 +94,8 @@ def make_sample_inputs(
     for i in range(1, count + 1):
         path = folder / f"{prefix}{i}.mp4"
         if not (path.is_file() and path.stat().st_size > 0):
-            make_sample_video(
-                path, seconds + (i - 1) % 5, tone_hz=330 + 110 * ((i - 1) % 8), label=path.stem
-            )
+            make_sample_video(path, seconds + (i - 1) % 5, tone_hz=330 + 110 * ((i - 1) % 8),
+                              label=path.stem)
         paths.append(path)
     return paths
 

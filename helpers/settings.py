@@ -13,6 +13,8 @@ import shlex
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from .language import tr
+
 ROOT = Path(__file__).resolve().parent.parent
 TARGETS = ("local", "azure")
 AZURE_NAMES = ("BATCH_ACCOUNT_NAME", "BATCH_ACCOUNT_URL", "STORAGE_ACCOUNT_NAME")
@@ -71,18 +73,21 @@ def read_env_file(path: Path | None = None) -> dict[str, str]:
                 try:
                     parsed = shlex.split(raw)
                 except ValueError as exc:
-                    raise SettingsError(
-                        f"Line {number} of {path} ({name.strip()}) cannot be read: {exc}. Fix "
-                        "its quotes, or delete the line and fill in the form in 01_authenticate "
-                        "again.") from None
+                    raise SettingsError(tr(
+                        "Line {number} of {path} ({name}) cannot be read: {error}. Fix its "
+                        "quotes, or delete the line and fill in the form in 01_authenticate "
+                        "again.").format(number=number, path=path, name=name.strip(),
+                                         error=exc)) from None
                 values[name.strip()] = parsed[0] if parsed else ""
     return values
 
 
 def save_settings(values: dict[str, str], path: Path | None = None) -> Path:
-    """Merge values into the .env file, readable by its owner only; an empty value removes one."""
+    """Merge values into the .env file, readable by its owner only: None keeps a saved value,
+    "" removes it (an emptied form field)."""
     path = path or env_file()
-    merged = {k: v for k, v in {**read_env_file(path), **values}.items() if v}
+    merged = {**read_env_file(path), **{k: v for k, v in values.items() if v is not None}}
+    merged = {k: v for k, v in merged.items() if v or k not in values}
     text = "".join(f"{name}={shlex.quote(value)}\n" for name, value in merged.items())
     fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
     os.chmod(path, 0o600)
@@ -105,7 +110,8 @@ def load_settings() -> Settings:
     values = {**read_env_file(), **os.environ}
     target = values.get("BATCH_TARGET", "local").strip().lower()
     if target not in TARGETS:
-        raise SettingsError(f"BATCH_TARGET is '{target}': set it to 'local' or 'azure'.")
+        raise SettingsError(tr("BATCH_TARGET is '{value}': set it to 'local' or 'azure'.")
+                            .format(value=target))
     if target == "local":
         return local_settings()
     return azure_settings(values)
@@ -115,12 +121,14 @@ def azure_settings(values: dict[str, str]) -> Settings:
     """The Azure accounts named in `values` (the .env names); says which names are missing."""
     auth = values.get("BATCH_AUTH", "key").strip().lower()
     if auth not in ("key", "entra"):
-        raise SettingsError(f"BATCH_AUTH is '{auth}': set it to 'key' or 'entra'.")
+        raise SettingsError(tr("BATCH_AUTH is '{value}': set it to 'key' or 'entra'.")
+                            .format(value=auth))
     needed = AZURE_NAMES + (KEY_NAMES if auth == "key" else ())
     missing = [name for name in needed if not values.get(name)]
     if missing:
-        raise SettingsError("The Azure target needs " + ", ".join(missing) + ": fill in the form "
-                            "in 01_authenticate, or set them as environment variables.")
+        raise SettingsError(tr("The Azure target needs {names}: fill in the form in "
+                               "01_authenticate, or set them as environment variables.")
+                            .format(names=", ".join(missing)))
     storage = values["STORAGE_ACCOUNT_NAME"]
     return Settings(
         "azure", values["BATCH_ACCOUNT_NAME"], values["BATCH_ACCOUNT_URL"].rstrip("/"), storage,

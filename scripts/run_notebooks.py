@@ -64,7 +64,8 @@ def run(path: Path, target: Path, timeout: int) -> float:
         NotebookClient(notebook, timeout=timeout, kernel_name="python3",
                        # the kernel's own start-up notices are not the learner's business
                        extra_arguments=["--IPKernelApp.log_level=ERROR"],
-                       resources={"metadata": {"path": str(NOTEBOOKS)}}).execute()
+                       # the kernel runs in the notebook's folder (its edition's language)
+                       resources={"metadata": {"path": str(path.parent)}}).execute()
     finally:
         clean(notebook)
         target.parent.mkdir(parents=True, exist_ok=True)
@@ -79,6 +80,8 @@ def main() -> int:
                         help="write the outputs into notebooks/ (to refresh committed outputs)")
     parser.add_argument("--out", type=Path, default=ROOT / "outputs" / "executed")
     parser.add_argument("--timeout", type=int, default=900, help="seconds per cell")
+    parser.add_argument("--edition", choices=("en", "cs"), default="en",
+                        help="the English notebooks, or the Czech ones in notebooks/cs")
     parser.add_argument("--fresh", action="store_true",
                         help="use a new localbatch, work folder and settings file, and stop the "
                              "service at the end (how the committed outputs are made)")
@@ -97,8 +100,10 @@ def main() -> int:
 
 
 def run_all(args: argparse.Namespace) -> int:
-    paths = [NOTEBOOKS / name for name in args.names] if args.names else \
-        sorted(NOTEBOOKS.glob("[0-9][0-9]_*.ipynb"))
+    folder = NOTEBOOKS / "cs" if args.edition == "cs" else NOTEBOOKS
+    args.out = args.out / "cs" if args.edition == "cs" else args.out
+    paths = [folder / name for name in args.names] if args.names else \
+        sorted(folder.glob("[0-9][0-9]_*.ipynb"))
     failed = None
     for path in paths:
         target = path if args.in_place else args.out / path.name
@@ -110,10 +115,10 @@ def run_all(args: argparse.Namespace) -> int:
             print(f"✗ {path.stem} failed: {exc.ename}: {exc.evalue}\n"
                   f"  The executed copy, with the whole error, is {target}", file=sys.stderr)
             break
-    if failed and failed != CLEANUP and (NOTEBOOKS / CLEANUP).exists():
+    if failed and failed != CLEANUP and (folder / CLEANUP).exists():
         print("Running 08_cleanup so that nothing is left running…", file=sys.stderr)
         try:
-            run(NOTEBOOKS / CLEANUP, args.out / CLEANUP, args.timeout)
+            run(folder / CLEANUP, args.out / CLEANUP, args.timeout)
         except CellExecutionError as exc:
             print(f"✗ cleanup failed too: {exc.ename}: {exc.evalue}", file=sys.stderr)
     if failed:
@@ -121,7 +126,7 @@ def run_all(args: argparse.Namespace) -> int:
     from helpers.settings import workdir
     print(f"\nMP3 files:          {workdir() / 'mp3'}\n"
           f"Timing table (CSV): {workdir() / 'timings.csv'}\n"
-          f"Executed notebooks: {NOTEBOOKS if args.in_place else args.out}")
+          f"Executed notebooks: {folder if args.in_place else args.out}")
     return 0
 
 

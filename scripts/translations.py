@@ -1,0 +1,261 @@
+"""The Czech edition: gettext catalogs of the notebooks' text, and the notebooks built from them.
+
+One catalog per notebook, `locale/cs/<notebook>.po`, keyed by cell id (msgctxt) with the English
+text as msgid: a markdown cell whole, and in a code cell each comment and each string literal a
+learner reads (the code itself is never translated, so both editions run the same code).
+
+    python scripts/translations.py update   # English changed: add new texts, mark changed ones
+                                            # fuzzy (stale), with the old English kept beside them
+    python scripts/translations.py build    # write notebooks/cs/ from the catalogs; report what
+                                            # is missing or stale (it stays English there)
+    python scripts/translations.py check    # exit 1 if anything is missing or stale
+
+`make translations` runs update and build. What the kit's helpers print (the credentials form,
+its one-sentence errors) is in locale/<language>/helpers.po, from the texts passed to tr().
+"""
+
+from __future__ import annotations
+
+import argparse
+import ast
+import io
+import re
+import sys
+import tokenize
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from pathlib import Path
+
+import nbformat
+from babel.messages.catalog import Catalog
+from babel.messages.pofile import read_po, write_po
+
+ROOT = Path(__file__).resolve().parent.parent
+ENGLISH = ROOT / "notebooks"
+LOCALES = ROOT / "locale"
+LANGUAGES = ("cs",)
+WORDS = re.compile(r"[^\W\d_]{2,}.*\s.*[^\W\d_]{2,}", re.DOTALL)  # two words: text, not a name
+EPOCH = datetime(2026, 1, 1, tzinfo=timezone.utc)  # fixed header dates: no churn in git
+
+
+@dataclass(frozen=True)
+class Piece:
+    """A translatable part of a cell: where it is in the source, and its text."""
+
+    start: int
+    end: int
+    text: str
+
+
+def _offsets(source: str) -> list[int]:
+    starts, total = [], 0
+    for line in source.splitlines(keepends=True) or [""]:
+        starts.append(total)
+        total += len(line)
+    return starts + [total]
+
+
+def code_pieces(source: str) -> list[Piece]:
+    """Comments, and string literals (f-strings whole) that read as words, in source order."""
+    lines = _offsets(source)
+    at = lambda pos: lines[pos[0] - 1] + pos[1]  # (row, col) to an offset
+    pieces, fstring_start, depth = [], None, 0
+    try:
+        tokens = list(tokenize.generate_tokens(io.StringIO(source).readline))
+    except (tokenize.TokenError, SyntaxError):
+        return []
+    for token in tokens:
+        kind = tokenize.tok_name[token.type]
+        if kind == "FSTRING_START":  # Python 3.12+: an f-string is many tokens
+            depth += 1
+            fstring_start = fstring_start if depth > 1 else at(token.start)
+        elif kind == "FSTRING_END":
+            depth -= 1
+            if depth == 0:
+                text = source[fstring_start:at(token.end)]
+                if WORDS.search(text):
+                    pieces.append(Piece(fstring_start, at(token.end), text))
+        elif depth == 0 and kind == "COMMENT" or depth == 0 and kind == "STRING" \
+                and WORDS.search(token.string):
+            pieces.append(Piece(at(token.start), at(token.end), token.string))
+    return pieces
+
+
+def masked(source: str) -> list[tuple[int, str]]:
+    """A cell's tokens with every comment and string literal masked: the code a learner runs."""
+    out = []
+    for token in tokenize.generate_tokens(io.StringIO(source).readline):
+        kind = tokenize.tok_name[token.type]
+        if kind in ("COMMENT", "STRING", "FSTRING_START", "FSTRING_MIDDLE", "FSTRING_END"):
+            out.append((token.type, "…"))
+        elif kind not in ("NL", "NEWLINE", "INDENT", "DEDENT"):
+            out.append((token.type, token.string))
+    return [t for i, t in enumerate(out) if not (t[1] == "…" and i and out[i - 1][1] == "…")]
+
+
+def texts(notebook: nbformat.NotebookNode) -> list[tuple[str, str]]:
+    """(cell id, English text) for every translatable text of the notebook, in order."""
+    found = []
+    for cell in notebook.cells:
+        if cell.cell_type == "markdown":
+            found.append((cell.id, cell.source))
+        elif cell.cell_type == "code":
+            found += [(cell.id, piece.text) for piece in code_pieces(cell.source)]
+    return found
+
+
+def template(notebook_path: Path) -> Catalog:
+    catalog = Catalog(project="Batch Notebooks", creation_date=EPOCH)
+    notebook = nbformat.read(notebook_path, as_version=4)
+    for cell_id, text in texts(notebook):
+        catalog.add(text, context=cell_id)
+    return catalog
+
+
+def catalog_path(language: str, notebook_path: Path, locales: Path = LOCALES) -> Path:
+    return locales / language / f"{notebook_path.stem}.po"
+
+
+def load(path: Path, language: str) -> Catalog:
+    if not path.exists():
+        return Catalog(locale=language, project="Batch Notebooks", creation_date=EPOCH,
+                       revision_date=EPOCH)
+    with open(path, "rb") as handle:
+        return read_po(handle, locale=language)
+
+
+def save(catalog: Catalog, path: Path) -> None:
+    catalog.creation_date = catalog.revision_date = EPOCH
+    catalog.fuzzy = False  # the header is not a stale translation
+    path.parent.mkdir(parents=True, exist_ok=True)
+    buffer = io.BytesIO()
+    write_po(buffer, catalog, width=100, include_previous=True, sort_output=False,
+             omit_header=False, ignore_obsolete=True)
+    path.write_bytes(buffer.getvalue())
+
+
+def english_notebooks(folder: Path = ENGLISH) -> list[Path]:
+    return sorted(folder.glob("[0-9][0-9]_*.ipynb"))
+
+
+def helpers_template() -> Catalog:
+    """What the kit's helpers print in the notebook's language: the texts passed to tr()."""
+    catalog = Catalog(project="Batch Notebooks", creation_date=EPOCH)
+    for module in sorted((ROOT / "helpers").glob("*.py")):
+        for node in ast.walk(ast.parse(module.read_text())):
+            if isinstance(node, ast.Call) and getattr(node.func, "id", None) == "tr" \
+                    and node.args and isinstance(node.args[0], ast.Constant):
+                catalog.add(node.args[0].value, context=module.stem)
+    return catalog
+
+
+def _update(path: Path, language: str, english: Catalog) -> None:
+    catalog = load(path, language)
+    catalog.update(english, no_fuzzy_matching=False, update_header_comment=False)
+    save(catalog, path)
+
+
+def update(language: str, folder: Path = ENGLISH, locales: Path = LOCALES) -> None:
+    """Bring each catalog up to the English notebooks: new texts empty, changed ones fuzzy."""
+    for path in english_notebooks(folder):
+        _update(catalog_path(language, path, locales), language, template(path))
+    if folder == ENGLISH:
+        _update(locales / language / "helpers.po", language, helpers_template())
+
+
+def untranslated_helpers(language: str) -> Report:
+    catalog = load(LOCALES / language / "helpers.po", language)
+    report = Report([], [])
+    for message in list(catalog)[1:]:
+        where = f"helpers/{message.context}.py: {message.id[:50]!r}"
+        (report.stale if message.fuzzy else report.missing if not message.string else []
+         ).append(where)
+    return report
+
+
+@dataclass
+class Report:
+    missing: list[str]
+    stale: list[str]
+
+
+def translated(path: Path, language: str, locales: Path = LOCALES
+               ) -> tuple[nbformat.NotebookNode, Report]:
+    """The notebook in `language`, and what is missing or stale (left in English)."""
+    notebook = nbformat.read(path, as_version=4)
+    catalog = load(catalog_path(language, path, locales), language)
+    report = Report([], [])
+
+    def lookup(cell_id: str, text: str) -> str:
+        message = catalog.get(text, context=cell_id)
+        if message is None or not message.string:
+            report.missing.append(f"{path.stem} cell {cell_id}: {text[:50]!r}")
+            return text
+        if message.fuzzy:
+            report.stale.append(f"{path.stem} cell {cell_id}: {text[:50]!r}")
+            return text
+        return message.string
+
+    for cell in notebook.cells:
+        if cell.cell_type == "markdown":
+            cell.source = lookup(cell.id, cell.source)
+        elif cell.cell_type == "code":
+            source = cell.source
+            for piece in reversed(code_pieces(source)):
+                source = source[:piece.start] + lookup(cell.id, piece.text) + source[piece.end:]
+            cell.source = source
+            cell.outputs, cell.execution_count = [], None
+    return notebook, report
+
+
+def build(language: str, folder: Path = ENGLISH, locales: Path = LOCALES) -> Report:
+    """Write notebooks/<language>/ from the catalogs, keeping outputs of an unchanged cell."""
+    total = Report([], [])
+    for path in english_notebooks(folder):
+        notebook, report = translated(path, language, locales)
+        target = folder / language / path.name
+        if target.exists():  # keep the outputs of cells whose source did not change
+            old = {c.id: c for c in nbformat.read(target, as_version=4).cells}
+            for cell in notebook.cells:
+                if cell.id in old and old[cell.id].source == cell.source \
+                        and cell.cell_type == "code":
+                    cell.outputs = old[cell.id].outputs
+                    cell.execution_count = old[cell.id].execution_count
+        target.parent.mkdir(parents=True, exist_ok=True)
+        nbformat.write(notebook, target)
+        total.missing += report.missing
+        total.stale += report.stale
+    return total
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("command", choices=("update", "build", "check"))
+    parser.add_argument("--language", default="cs", choices=LANGUAGES)
+    args = parser.parse_args()
+    if args.command == "update":
+        update(args.language)
+        print(f"locale/{args.language}/: catalogs brought up to the English notebooks")
+        return 0
+    report = untranslated_helpers(args.language)
+    if args.command == "build":
+        built = build(args.language)
+        report.missing += built.missing
+        report.stale += built.stale
+    else:
+        for path in english_notebooks():
+            found = translated(path, args.language)[1]
+            report.missing += found.missing
+            report.stale += found.stale
+    for what, items in (("missing (shown in English)", report.missing),
+                        ("stale: the English changed (shown in English)", report.stale)):
+        if items:
+            print(f"{len(items)} translation(s) {what}:", *items, sep="\n  ")
+    if args.command == "build":
+        print(f"notebooks/{args.language}/ written")
+    return 1 if args.command == "check" and (report.missing or report.stale) else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
