@@ -72,3 +72,8 @@ JobCompleted = _error("JobCompleted", 409, "The specified job is already in a co
 TaskCompleted = _error("TaskCompleted", 409, "The specified task is already completed.")
 RequestBodyTooLarge = _error(
     "RequestBodyTooLarge", 413, "The request body is too large and exceeds the maximum permissible limit.")
+ConditionNotMet = _error(
+    "ConditionNotMet", 412, "The condition specified using HTTP conditional header(s) is not met.")
+InvalidHeaderValue = _error(
+    "InvalidHeaderValue", 400, "The value provided for one of the HTTP headers was not in the "
+                               "correct format.")

@@ -19,6 +19,9 @@ _OPS = {"eq": operator.eq, "ne": operator.ne, "gt": operator.gt, "ge": operator.
 _FUNCS = {"startswith": lambda a, b: a.startswith(b), "endswith": lambda a, b: a.endswith(b),
           "substringof": lambda a, b: b in a}
 MAX_RESULTS = 1000
+MAX_DEPTH = 50
+"""Parentheses and `not`s nested deeper than this are refused: the parser (and the predicate it
+builds) recurse once per level. The service's own limit is not documented."""
 
 
 def bad_query(name: str, value: str, reason: str | None = None) -> errors.BatchError:
@@ -62,6 +65,7 @@ class _Parser:
             self.tokens.append((kind, value))
             pos = match.end()
         self.pos = 0
+        self.depth = 0
 
     def error(self, reason: str) -> errors.BatchError:
         return bad_query("$filter", self.text, reason)
@@ -97,15 +101,19 @@ class _Parser:
         return terms[0] if len(terms) == 1 else lambda d: all(t(d) for t in terms)
 
     def term(self) -> Predicate:
-        if self.peek() == ("punct", "("):
-            self.pos += 1
-            inner = self.expr()
-            self.take("punct", ")")
+        if self.peek() in (("punct", "("), ("word", "not")):
+            self.depth += 1
+            if self.depth > MAX_DEPTH:
+                raise self.error(f"nested more than {MAX_DEPTH} levels deep")
+            opening = self.take()
+            if opening == "(":
+                inner = self.expr()
+                self.take("punct", ")")
+            else:
+                negated = self.term()
+                inner = lambda d: not negated(d)
+            self.depth -= 1
             return inner
-        if self.peek() == ("word", "not"):
-            self.pos += 1
-            inner = self.term()
-            return lambda d: not inner(d)
         name = self.take("word")
         if name in _FUNCS:
             self.take("punct", "(")

@@ -5,8 +5,15 @@ from __future__ import annotations
 
 import asyncio
 import json
+import logging
 import sqlite3
 from pathlib import Path
+
+from . import schema
+
+log = logging.getLogger(__name__)
+CHILDREN = {"pool": "node", "job": "task"}
+"""What goes with a quarantined document: a pool's nodes, a job's tasks."""
 
 
 class Store:
@@ -17,11 +24,14 @@ class Store:
     """
 
     def __init__(self, path: Path | str):
+        self.path = Path(path)
         self._db = sqlite3.connect(str(path), isolation_level=None)
         self._db.execute("PRAGMA journal_mode=WAL")
         self._db.execute("PRAGMA synchronous=NORMAL")
         self._db.execute(
             "CREATE TABLE IF NOT EXISTS docs (kind TEXT, key TEXT, doc TEXT, PRIMARY KEY (kind, key))")
+        self._db.execute(
+            "CREATE TABLE IF NOT EXISTS quarantine (kind TEXT, key TEXT, doc TEXT, reason TEXT)")
         self._pending: dict[tuple[str, str], dict | None] = {}   # None: delete
         self._prefixes: list[tuple[str, str]] = []   # prefix deletions, applied first
         self._scheduled = False
@@ -76,9 +86,38 @@ class Store:
         self._prefixes.clear()
 
     def load(self, kind: str) -> list[tuple[str, dict]]:
+        """The documents of a kind; one that breaks the service's schema is quarantined."""
         self.flush()
         rows = self._db.execute("SELECT key, doc FROM docs WHERE kind = ? ORDER BY key", (kind,))
-        return [(key, json.loads(doc)) for key, doc in rows]
+        loaded = []
+        for key, text in rows.fetchall():
+            try:
+                doc = json.loads(text)
+                problem = schema.stored_problem(kind, doc)
+            except ValueError:
+                problem = "not valid JSON"
+            if problem:
+                self._quarantine(kind, key, problem)
+            else:
+                loaded.append((key, doc))
+        return loaded
+
+    def _quarantine(self, kind: str, key: str, problem: str) -> None:
+        """Move a document (and its pool's nodes or job's tasks) aside, into the quarantine
+        table of the same file, where it can still be read; the service starts without it."""
+        children = CHILDREN.get(kind, "")
+        self._db.execute("BEGIN")
+        self._db.execute(
+            "INSERT INTO quarantine SELECT kind, key, doc, ? FROM docs WHERE (kind = ? AND key = ?)"
+            " OR (kind = ? AND substr(key, 1, ?) = ?)",
+            (problem, kind, key, children, len(key) + 1, key + "/"))
+        self._db.execute("DELETE FROM docs WHERE (kind = ? AND key = ?) OR "
+                         "(kind = ? AND substr(key, 1, ?) = ?)",
+                         (kind, key, children, len(key) + 1, key + "/"))
+        self._db.execute("COMMIT")
+        log.warning("The stored %s %r breaks the Batch schema (%s): the service starts without "
+                    "it%s; it is kept in the quarantine table of %s.", kind, key, problem,
+                    f" and its {children}s" if children else "", self.path)
 
     def close(self) -> None:
         self.flush()

@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 import secrets
 from datetime import datetime, timezone
-from email.utils import format_datetime
+from email.utils import format_datetime, parsedate_to_datetime
 
 from . import errors
 
@@ -46,3 +46,56 @@ def duration_seconds(text: str, prop: str) -> float:
         raise errors.InvalidPropertyValue(values={"PropertyName": prop, "PropertyValue": str(text)})
     part = {k: float(v) if v else 0.0 for k, v in match.groupdict().items()}
     return part["d"] * 86400 + part["h"] * 3600 + part["m"] * 60 + part["s"]
+
+
+# Learn, "Specifying conditional headers" (Batch): one conditional header per request, except
+# If-None-Match with If-Modified-Since and If-Match with If-Unmodified-Since, where the ETag wins.
+_CONDITIONS = ("if-match", "if-none-match", "if-modified-since", "if-unmodified-since")
+_PAIRS = ({"if-none-match", "if-modified-since"}, {"if-match", "if-unmodified-since"})
+
+
+def _tags(value: str) -> list[str]:
+    return [tag.strip().strip('"') for tag in value.split(",") if tag.strip()]
+
+
+def _since(headers, name: str, last_modified: str) -> bool:
+    """Whether the entity changed after the header's time (to the second, as Last-Modified)."""
+    try:
+        stamp = parsedate_to_datetime(headers[name])
+    except (TypeError, ValueError):
+        stamp = None
+    if stamp is None or stamp.tzinfo is None:
+        raise errors.InvalidHeaderValue(values={
+            "HeaderName": name, "HeaderValue": headers[name],
+            "Reason": "Give an RFC 1123 date, such as Sun, 06 Nov 1994 08:49:37 GMT."})
+    changed = datetime.fromisoformat(last_modified[:19] + "+00:00")
+    return changed > stamp.astimezone(timezone.utc).replace(microsecond=0)
+
+
+def precondition(headers, doc: dict, read: bool) -> bool:
+    """Whether a request may go ahead under its conditional header. A read whose condition fails
+    is answered 304 (False here); a write, or an If-Match / If-Unmodified-Since read, is 412."""
+    given = {name for name in _CONDITIONS if name in headers}
+    if len(given) > 1 and given not in _PAIRS:
+        raise errors.InvalidHeaderValue(values={
+            "HeaderName": ", ".join(sorted(given)),
+            "Reason": "Give at most one conditional header (or If-Match with "
+                      "If-Unmodified-Since, or If-None-Match with If-Modified-Since)."})
+    if "if-match" in given:
+        tags = _tags(headers["if-match"])
+        met, not_modified = "*" in tags or doc["eTag"] in tags, False
+    elif "if-none-match" in given:
+        tags = _tags(headers["if-none-match"])
+        met = not ("*" in tags or doc["eTag"] in tags)
+        not_modified = read
+    elif "if-unmodified-since" in given:
+        met, not_modified = not _since(headers, "if-unmodified-since", doc["lastModified"]), False
+    elif "if-modified-since" in given:
+        met, not_modified = _since(headers, "if-modified-since", doc["lastModified"]), read
+    else:
+        return True
+    if met:
+        return True
+    if not_modified:
+        return False
+    raise errors.ConditionNotMet()

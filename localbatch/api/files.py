@@ -60,6 +60,15 @@ def _content_type(path: Path) -> str:
     return mimetypes.guess_type(path.name)[0] or "application/octet-stream"
 
 
+def _listable(item: Path, root: Path) -> bool:
+    """Whether a listing shows item: a link that dangles or leads out of root is left out, as
+    reading it would be FileNotFound (and a file can go while the folder is being listed)."""
+    try:
+        return item.resolve(strict=True).is_relative_to(root.resolve())
+    except (OSError, RuntimeError):   # gone, dangling, or a loop of links
+        return False
+
+
 def _list(call: Call, root: Path | None, url: str, path: str) -> Reply:
     entries: list[tuple[str, dict]] = []
     if root is not None and root.is_dir():
@@ -67,7 +76,11 @@ def _list(call: Call, root: Path | None, url: str, path: str) -> Reply:
         found = sorted(root.rglob("*") if recursive else root.iterdir())
         for item in found:
             name = item.relative_to(root).as_posix()
-            entries.append((name, _describe(item, name, url)))
+            try:
+                if _listable(item, root):
+                    entries.append((name, _describe(item, name, url)))
+            except FileNotFoundError:   # removed between the listing and its stat
+                continue
     return listing(call, entries, "files", path)
 
 

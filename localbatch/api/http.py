@@ -13,7 +13,7 @@ from urllib.parse import urlencode
 from starlette.requests import Request
 from starlette.responses import Response
 
-from .. import API_VERSION, auth, errors, odata, wire
+from .. import auth, errors, odata, schema, versions, wire
 from ..registry import public
 
 log = logging.getLogger("localbatch.http")
@@ -61,6 +61,8 @@ def entity(call: Call, doc: dict, kind: str) -> Reply:
             **odata.select(public(doc), fields)}
     headers = {"ETag": doc["eTag"], "Last-Modified": wire.rfc1123_from_iso(doc["lastModified"])} \
         if "eTag" in doc else {}
+    if headers and not wire.precondition(call.headers, doc, read=True):
+        return Reply(304, None, headers)
     return Reply(200, body, headers)
 
 
@@ -86,8 +88,8 @@ def _parse_body(raw: bytes) -> Any:
     if not raw:
         return None
     try:
-        return json.loads(raw)
-    except (ValueError, UnicodeDecodeError):
+        return json.loads(raw, parse_constant=schema.reject_constant)
+    except (ValueError, UnicodeDecodeError, RecursionError):
         raise errors.InvalidRequestBody(
             values={"Reason": "The request body is not valid JSON."}) from None
 
@@ -100,16 +102,11 @@ async def dispatch(request: Request, handler: Callable[[Call], Reply]) -> Respon
     try:
         raw = await request.body()
         auth.verify(request.method, raw_path, raw_query, request.headers, svc.account, svc.key)
-        version = request.query_params.get("api-version")
-        if not version:
-            raise errors.MissingRequiredQueryParameter(values={"QueryParameterName": "api-version"})
-        if version != API_VERSION:
-            raise errors.UnsupportedRequestVersion(values={
-                "QueryParameterName": "api-version", "QueryParameterValue": version,
-                "Reason": f"localbatch speaks api-version {API_VERSION}."})
+        version = versions.check(request.query_params.get("api-version"))
         call = Call(svc, dict(request.path_params), dict(request.query_params), request.headers,
                     _parse_body(raw), svc.base_url, request_id)
         reply = handler(call)
+        reply.body = versions.shape(reply.body, version)
         svc.registry.store.flush()   # what the request changed is on disk before it is answered
     except errors.BatchError as exc:
         reply = Reply(exc.status, svc.error_body(exc, request_id))

@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+from .. import schema, wire
 from .http import Call, Reply, accepted, created, entity, listing
 
 
 def create_job(call: Call) -> Reply:
-    return created(call.svc.jobs.create(call.body or {}))
+    body = {} if call.body is None else call.body
+    schema.check("BatchJobCreateOptions", body)
+    return created(call.svc.jobs.create(body))
 
 
 def list_jobs(call: Call) -> Reply:
@@ -18,12 +21,16 @@ def get_job(call: Call) -> Reply:
 
 
 def delete_job(call: Call) -> Reply:
+    wire.precondition(call.headers, call.svc.jobs.get(call.params["job_id"]), read=False)
     call.svc.jobs.delete(call.params["job_id"])
     return Reply(202)
 
 
 def terminate_job(call: Call) -> Reply:
-    reason = (call.body or {}).get("terminateReason") or "UserTerminate"
+    body = {} if call.body is None else call.body
+    schema.check("BatchJobTerminateOptions", body)
+    wire.precondition(call.headers, call.svc.jobs.get(call.params["job_id"]), read=False)
+    reason = body.get("terminateReason") or "UserTerminate"
     call.svc.jobs.terminate(call.params["job_id"], reason)
     return accepted(call.svc.jobs.get(call.params["job_id"]))
 

@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
-from .. import errors
+from .. import errors, schema, wire
 from ..registry import key
 from .http import Call, Reply, accepted, created, entity, listing
 
 
 def create_pool(call: Call) -> Reply:
-    return created(call.svc.pools.create(call.body or {}))
+    body = {} if call.body is None else call.body
+    schema.check("BatchPoolCreateOptions", body)
+    return created(call.svc.pools.create(body))
 
 
 def list_pools(call: Call) -> Reply:
@@ -21,17 +23,22 @@ def get_pool(call: Call) -> Reply:
 
 def pool_exists(call: Call) -> Reply:
     pool = call.svc.pools.get(call.params["pool_id"])
-    return Reply(200, None, {"ETag": pool["eTag"]})
+    status = 200 if wire.precondition(call.headers, pool, read=True) else 304
+    return Reply(status, None, {"ETag": pool["eTag"]})
 
 
 def delete_pool(call: Call) -> Reply:
     pool = call.svc.pools.get(call.params["pool_id"])
+    wire.precondition(call.headers, pool, read=False)
     call.svc.pools.delete(pool["id"])
     return Reply(202)
 
 
 def resize_pool(call: Call) -> Reply:
-    return accepted(call.svc.pools.resize(call.params["pool_id"], call.body or {}))
+    body = {} if call.body is None else call.body
+    schema.check("BatchPoolResizeOptions", body)
+    wire.precondition(call.headers, call.svc.pools.get(call.params["pool_id"]), read=False)
+    return accepted(call.svc.pools.resize(call.params["pool_id"], body))
 
 
 def _nodes(call: Call) -> tuple[str, dict]:

@@ -2,18 +2,32 @@
 
 from __future__ import annotations
 
+from .. import schema, wire
 from ..registry import key
 from .http import Call, Reply, created, entity, listing
 
 
 def create_task(call: Call) -> Reply:
-    return created(call.svc.tasks.create(call.params["job_id"], call.body or {}))
+    body = {} if call.body is None else call.body
+    schema.check("BatchTaskCreateOptions", body)
+    return created(call.svc.tasks.create(call.params["job_id"], body))
 
 
 def create_task_collection(call: Call) -> Reply:
-    results = call.svc.tasks.create_collection(call.params["job_id"], call.body or {},
+    """Each task is checked on its own: a bad one is that task's clienterror, not the request's."""
+    items = schema.check_collection({} if call.body is None else call.body)
+    good, refused = [], []
+    for item in items:
+        error = schema.refusal("BatchTaskCreateOptions", item)
+        if error is None:
+            good.append(item)
+            continue
+        task_id = item.get("id") if isinstance(item, dict) else None
+        refused.append({"status": "clienterror", "taskId": task_id,
+                        "error": call.svc.error_body(error, call.request_id)})
+    results = call.svc.tasks.create_collection(call.params["job_id"], {"value": good},
                                                call.request_id)
-    return Reply(200, {"value": results})
+    return Reply(200, {"value": results + refused})
 
 
 def list_tasks(call: Call) -> Reply:
@@ -27,11 +41,19 @@ def get_task(call: Call) -> Reply:
                   "tasks")
 
 
+def _write(call: Call) -> None:
+    """A change to a task: only if its conditional header (If-Match and the like) allows."""
+    task = call.svc.tasks.get(call.params["job_id"], call.params["task_id"])
+    wire.precondition(call.headers, task, read=False)
+
+
 def delete_task(call: Call) -> Reply:
+    _write(call)
     call.svc.tasks.delete(call.params["job_id"], call.params["task_id"])
     return Reply(200)
 
 
 def terminate_task(call: Call) -> Reply:
+    _write(call)
     call.svc.tasks.terminate(call.params["job_id"], call.params["task_id"])
     return Reply(204)

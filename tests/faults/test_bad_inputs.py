@@ -181,7 +181,8 @@ def test_bad_media_through_the_notebooks(tmp_path: Path, media: dict[str, Path])
         exit_code = table.loc[row, "exit_code"]
         assert table.loc[row, "result"] == "failure", task_id
         assert pd.notna(exit_code) and exit_code != 0, task_id
-        assert re.search(rf"^{row}\s+{exit_code}\s+failure\b", monitor, re.MULTILINE), \
+        assert re.search(rf"^{row}\s+{task_id}\s+completed\s+{exit_code}\s+failure\b", monitor,
+                         re.MULTILINE), \
             f"06's table shows {task_id}'s exit code {exit_code} and its failure"
     assert "✗ Task1 failed" not in monitor
     assert sorted(p.name for p in (work / "mp3").rglob("*.mp3")) == ["good.mp3"]
