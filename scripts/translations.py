@@ -55,8 +55,21 @@ def _offsets(source: str) -> list[int]:
     return starts + [total]
 
 
+def _printed(source: str, at) -> set[int]:
+    """Where the string literals passed to print() start: text, even when a single word."""
+    try:
+        tree = ast.parse(source)
+    except SyntaxError:
+        return set()
+    return {at((arg.lineno, arg.col_offset)) for node in ast.walk(tree)
+            if isinstance(node, ast.Call) and getattr(node.func, "id", None) == "print"
+            for arg in node.args if isinstance(arg, ast.JoinedStr)
+            or isinstance(arg, ast.Constant) and isinstance(arg.value, str)}
+
+
 def code_pieces(source: str) -> list[Piece]:
-    """Comments, and string literals (f-strings whole) that read as words, in source order."""
+    """Comments, and string literals (f-strings whole) that read as words or are printed, in
+    source order."""
     lines = _offsets(source)
     at = lambda pos: lines[pos[0] - 1] + pos[1]  # (row, col) to an offset
     pieces, fstring_start, depth = [], None, 0
@@ -64,6 +77,10 @@ def code_pieces(source: str) -> list[Piece]:
         tokens = list(tokenize.generate_tokens(io.StringIO(source).readline))
     except (tokenize.TokenError, SyntaxError):
         return []
+    printed = _printed(source, at)
+    text = lambda token_text, start: WORDS.search(token_text) or (  # a word, printed
+        start in printed and re.search(r"[^\W\d_]{2}", re.sub(r"\{[^{}]*\}|^\w*['\"]", "",
+                                                            token_text)))
     for token in tokens:
         kind = tokenize.tok_name[token.type]
         if kind == "FSTRING_START":  # Python 3.12+: an f-string is many tokens
@@ -72,11 +89,11 @@ def code_pieces(source: str) -> list[Piece]:
         elif kind == "FSTRING_END":
             depth -= 1
             if depth == 0:
-                text = source[fstring_start:at(token.end)]
-                if WORDS.search(text):
-                    pieces.append(Piece(fstring_start, at(token.end), text))
+                whole = source[fstring_start:at(token.end)]
+                if text(whole, fstring_start):
+                    pieces.append(Piece(fstring_start, at(token.end), whole))
         elif depth == 0 and kind == "COMMENT" or depth == 0 and kind == "STRING" \
-                and WORDS.search(token.string):
+                and text(token.string, at(token.start)):
             pieces.append(Piece(at(token.start), at(token.end), token.string))
     return pieces
 
