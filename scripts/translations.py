@@ -55,16 +55,35 @@ def _offsets(source: str) -> list[int]:
     return starts + [total]
 
 
+SHOWN = {"print", "set_title", "set_xlabel", "set_ylabel"}  # calls whose strings are shown
+LABELS = {"label", "title", "xlabel", "ylabel", "desc", "unit"}  # keywords that are shown
+
+
 def _printed(source: str, at) -> set[int]:
-    """Where the string literals passed to print() start: text, even when a single word."""
+    """Where the strings that are shown start (printed, plot titles and labels, a progress
+    bar's words): text, even when a single word."""
     try:
         tree = ast.parse(source)
     except SyntaxError:
         return set()
-    return {at((arg.lineno, arg.col_offset)) for node in ast.walk(tree)
-            if isinstance(node, ast.Call) and getattr(node.func, "id", None) == "print"
-            for arg in node.args if isinstance(arg, ast.JoinedStr)
-            or isinstance(arg, ast.Constant) and isinstance(arg.value, str)}
+    shown = []
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Call):
+            name = getattr(node.func, "id", None) or getattr(node.func, "attr", None)
+            if name in SHOWN:
+                shown += node.args
+            shown += [k.value for k in node.keywords if k.arg in LABELS]
+    found: set[int] = set()
+    while shown:  # the strings themselves, through + and `a if c else b`, not deeper
+        node = shown.pop()
+        if isinstance(node, ast.JoinedStr) or isinstance(node, ast.Constant) \
+                and isinstance(node.value, str):
+            found.add(at((node.lineno, node.col_offset)))
+        elif isinstance(node, ast.BinOp):
+            shown += [node.left, node.right]
+        elif isinstance(node, ast.IfExp):
+            shown += [node.body, node.orelse]
+    return found
 
 
 def code_pieces(source: str) -> list[Piece]:
