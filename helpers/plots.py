@@ -27,6 +27,7 @@ NODE_COLOURS = {  # Batch Explorer's heat map legend
     "offline": "#305796", "preempted": "#313131", "leavingpool": "#ff755c",
     "unknown": "#f98819",
 }
+FAILED = {"starttaskfailed", "unusable", "unknown"}  # also hatched: not told by colour alone
 
 
 def node_heatmap(nodes: Iterable, title: str = "Nodes by state") -> Figure:
@@ -39,15 +40,17 @@ def node_heatmap(nodes: Iterable, title: str = "Nodes by state") -> Figure:
     axes = figure.subplots()
     for index, state in enumerate(states):
         row, column = divmod(index, columns)
-        axes.add_patch(Rectangle((column, rows - row - 1), 0.9, 0.9,
-                                 color=NODE_COLOURS.get(state, "#f98819")))
+        axes.add_patch(Rectangle((column, rows - row - 1), 0.9, 0.9, edgecolor="white",
+                                 facecolor=NODE_COLOURS.get(state, "#f98819"),
+                                 hatch="//" if state in FAILED else None))
     axes.set_xlim(0, columns)
     axes.set_ylim(0, rows)
     axes.set_aspect("equal")
     axes.axis("off")
     axes.set_title(f"{title} ({len(states)})")
     seen = sorted(set(states))
-    axes.legend(handles=[Patch(color=NODE_COLOURS.get(s, "#f98819"), label=s) for s in seen],
+    axes.legend(handles=[Patch(facecolor=NODE_COLOURS.get(s, "#f98819"), label=s,
+                               hatch="//" if s in FAILED else None) for s in seen],
                 loc="center left", bbox_to_anchor=(1.02, 0.5), frameon=False)
     figure.tight_layout()
     return figure

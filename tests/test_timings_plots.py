@@ -228,6 +228,14 @@ def test_heatmap_colours_by_state() -> None:
     assert colours == [mcolors.to_rgba(NODE_COLOURS[s]) for s in STATES]
 
 
+def test_heatmap_hatches_failed_states_so_colour_is_not_the_only_sign() -> None:
+    figure = node_heatmap([SimpleNamespace(state=s) for s in ("idle", "starttaskfailed")])
+    assert [bool(tile.get_hatch()) for tile in rectangles(figure)] == [False, True]
+    legend = figure.axes[0].get_legend()
+    assert {p.get_label(): bool(p.get_hatch()) for p in legend.get_patches()} == \
+        {"idle": False, "starttaskfailed": True}
+
+
 def test_heatmap_tiles_do_not_overlap() -> None:
     figure = node_heatmap([SimpleNamespace(state=s) for s in STATES])
     corners = [tile.get_xy() for tile in rectangles(figure)]
