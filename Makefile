@@ -13,9 +13,11 @@ PY_INPUTS := pyproject.toml constraints.txt
 NODE_INPUTS := package.json package-lock.json
 PYTEST_ARGS ?=
 BENCH_ARGS ?=
+SAMPLE ?= long
+EDITION ?= en
 SHA256 := $(shell command -v sha256sum >/dev/null && echo sha256sum || echo 'shasum -a 256')
 
-.PHONY: help setup tutorial lab notebooks handouts wheelhouse test test-fast test-live bench lint down clean
+.PHONY: help setup tutorial lab notebooks translations handouts wheelhouse test test-fast test-live bench lint down clean
 
 help: ## list the targets
 	@echo "Batch Notebooks: make TARGET"
@@ -50,30 +52,42 @@ setup: ## make .venv (pip, constraints.txt) and node_modules (npm ci, Azurite); 
 		fi; \
 		echo "$$node_hash" > $(NODE_STAMP); done="$$done node_modules"; \
 	fi; \
+	if git rev-parse --git-dir >/dev/null 2>&1; then \
+		git config filter.notebook-metadata.clean "$(VENV_PY) scripts/notebook_metadata.py"; \
+	fi; \
 	if [ -z "$$done" ]; then \
 		echo "setup: up to date (.venv and node_modules match their lock files)"; \
 	else \
 		echo "setup: installed$$done"; \
 	fi
 
-tutorial: setup ## run the notebooks headless against the local Batch service and Azurite; print where the MP3s, plots and handouts are
-	$(VENV_PY) scripts/run_notebooks.py
+tutorial: setup ## run the notebooks headless against the local Batch service and Azurite (SAMPLE=short for 6-second clips, EDITION=cs for the Czech ones); print where the MP3s, plots and handouts are
+	BATCH_NOTEBOOKS_SAMPLE=$(SAMPLE) $(VENV_PY) scripts/run_notebooks.py --edition $(EDITION)
 	$(VENV_PY) scripts/build_handouts.py --source outputs/executed
 	@echo "The local Batch service is still running (for make lab); make down stops it."
 
-lab: setup ## open the notebooks in JupyterLab
-	.venv/bin/jupyter lab --notebook-dir=notebooks $$([ "$$(id -u)" = 0 ] && echo --allow-root)
+# The kit's JupyterLab defaults (no news pop-up, no update check) come from
+# jupyter/lab/settings/overrides.json; the learner's own settings stay where they are.
+lab: setup ## open the notebooks in JupyterLab (the kit's settings: no news pop-up)
+	.venv/bin/jupyter lab --notebook-dir=notebooks --LabApp.app_settings_dir="$(CURDIR)/jupyter/lab/settings" \
+		$$([ "$$(id -u)" = 0 ] && echo --allow-root)
 
-handouts: setup ## the committed notebooks as HTML pages with an index, and practice copies, in outputs/handouts
+handouts: setup ## the committed notebooks as HTML pages with an index, the instructor's kit, and practice copies (and a zip), in outputs/handouts
 	$(VENV_PY) scripts/build_handouts.py
 
 wheelhouse: ## gather every package make setup downloads into wheelhouse/ (copy it for offline set-ups)
 	$(PYTHON) -m pip download --dest wheelhouse/python -r constraints.txt 'setuptools>=69' wheel
+	$(PYTHON) -m pip download --dest wheelhouse/python -r tests/clients/requirements-azure-batch-14.txt
 	npm ci --no-audit --no-fund --cache "$$(pwd)/wheelhouse/npm-cache"
 	@echo "wheelhouse/ is ready: with it, make setup installs with no network."
 
-notebooks: setup ## re-execute the notebooks in place against a fresh local service (the committed outputs)
+notebooks: setup ## re-execute the notebooks, English and Czech, in place against a fresh local service (the committed outputs)
 	$(VENV_PY) scripts/run_notebooks.py --fresh --in-place
+	$(VENV_PY) scripts/run_notebooks.py --fresh --in-place --edition cs
+
+translations: setup ## bring the Czech catalogs (locale/cs) up to the English notebooks, then build notebooks/cs from them
+	$(VENV_PY) scripts/translations.py update
+	$(VENV_PY) scripts/translations.py build
 
 test: setup ## run the tests (pass options with PYTEST_ARGS='-k media')
 	$(VENV_PY) -m pytest $(PYTEST_ARGS)

@@ -1,32 +1,84 @@
-"""Workshop handouts (`make handouts`): the executed notebooks as HTML with an index page, and
-practice copies with outputs cleared and the exercises' solutions taken out.
+"""Workshop handouts (`make handouts`): the executed notebooks as HTML with an index page, the
+instructor's kit from docs/, and practice copies with outputs cleared and solutions taken out.
 
-Every page is a single file (plots are embedded images), so the handouts open from a file
-manager or a USB stick with no server and no network.
+Every page is a single file (plots and pictures are embedded), so the handouts open from a file
+manager or a USB stick with no server and no network. A page shows what the learner saw: widgets,
+which need a live kernel, are drawn statically (the credentials form as its screenshot, a tqdm bar
+as its text says it ended), and solutions sit in closed "Solution" blocks.
 """
 
 from __future__ import annotations
 
 import argparse
+import base64
 import html
 import re
 import sys
+import zipfile
 from pathlib import Path
 
 import mistune
 import nbformat
+from jinja2 import DictLoader
 from nbconvert import HTMLExporter
 
 ROOT = Path(__file__).resolve().parent.parent
-PITFALLS = ROOT / "docs" / "what-the-original-sample-got-wrong.md"
+DOCS = ROOT / "docs"
+# The markdown pages rendered beside the notebooks, in the order the index lists them.
+DOC_PAGES = ("what-the-original-sample-got-wrong", "cheat-sheet", "troubleshooting",
+             "instructor-notes")
+FORM_PICTURE = "docs/credentials-form.png"
+# The form's text output: the widget's repr, or the sentence helpers/credentials.py gives it.
+FORM_REPRS = ("CredentialsForm(", "Credentials form:")
 CDN_SCRIPT = re.compile(r'<script src="https://[^"]*"[^>]*>\s*</script>')
+WIDGET_VIEW = "application/vnd.jupyter.widget-view+json"
+# A widget's text form: `CredentialsForm(children=(…`, `IntSlider(value=3, …`, `Widget(…`.
+WIDGET_REPR = re.compile(r"^[A-Z]\w*\((children|value|description|layout|options)=|^Widget\(")
+# A tqdm bar's text form: `completed: 100%|██████████| 5/5 [00:01<00:00, 4.2task/s]`
+# (run_notebooks.py writes the bar's last state there, from the widget state it then drops).
+TQDM_REPR = re.compile(
+    r"^(?:(?P<desc>.*?):\s*)?(?P<pct>\d+)%\|[^|]*\|\s*(?P<n>\d+)/(?P<total>\d+)\b")
 PAGE = """<!DOCTYPE html>
 <html lang="en"><head><meta charset="utf-8"><title>{title}</title>
 <style>body{{font-family:system-ui,sans-serif;max-width:60rem;margin:2rem auto;padding:0 1rem;
 line-height:1.5}} table{{border-collapse:collapse}} td,th{{border:1px solid #ccc;padding:.3rem .5rem;
-vertical-align:top}} code{{background:#f3f3f3;padding:0 .2rem}}</style></head>
+vertical-align:top}} code{{background:#f3f3f3;padding:0 .2rem}} img{{max-width:100%}}
+@media print{{body{{font-size:8.5pt;line-height:1.25;margin:0;max-width:none}}
+h1{{font-size:13pt;margin:0 0 .3rem}} h2{{font-size:10pt;margin:.5rem 0 .2rem}}
+td,th{{padding:.05rem .25rem}} pre{{margin:.2rem 0}}}}</style></head>
 <body>{body}</body></html>
 """
+# nbconvert's lab template, with solution cells in a closed <details> and alt text on images.
+TEMPLATE = """{%- extends 'index.html.j2' -%}
+{% block codecell %}
+{%- if 'solution' in cell.metadata.get('tags', []) -%}
+<details class="solution"><summary>Solution</summary>
+{{ super() }}
+</details>
+{%- else -%}
+{{ super() }}
+{%- endif -%}
+{% endblock codecell %}
+{% block data_png scoped %}
+<div class="jp-RenderedImage jp-OutputArea-output {{ extra_class }}">
+<img src="data:image/png;base64,{{ output.data['image/png'] | escape_html }}"
+ alt="{{ output.metadata.get('alt', '') | escape_html }}">
+</div>
+{% endblock data_png %}
+{% block data_jpg scoped %}
+<div class="jp-RenderedImage jp-OutputArea-output {{ extra_class }}">
+<img src="data:image/jpeg;base64,{{ output.data['image/jpeg'] | escape_html }}"
+ alt="{{ output.metadata.get('alt', '') | escape_html }}">
+</div>
+{% endblock data_jpg %}
+"""
+
+
+def is_solution(cell: nbformat.NotebookNode) -> bool:
+    """Tagged `solution`, or (the older convention) a code cell whose first line is '# Solution'."""
+    return cell.cell_type == "code" and (
+        "solution" in cell.metadata.get("tags", [])
+        or cell.source.lstrip().startswith("# Solution"))
 
 
 def title_and_summary(notebook: nbformat.NotebookNode) -> tuple[str, str]:
@@ -34,48 +86,134 @@ def title_and_summary(notebook: nbformat.NotebookNode) -> tuple[str, str]:
     for cell in notebook.cells:
         if cell.cell_type == "markdown" and cell.source.lstrip().startswith("#"):
             heading, _, rest = cell.source.strip().partition("\n")
-            paragraph = re.split(r"\n\s*\n", rest.strip())[0].replace("\n", " ")
-            sentence = re.split(r"(?<=[.!?])\s", paragraph)[0].rstrip(":")
-            return heading.lstrip("# ").strip(), re.sub(r"[*`]", "", sentence)
+            return heading.lstrip("# ").strip(), first_sentence(rest)
     return "", ""
 
 
+def first_sentence(markdown: str) -> str:
+    paragraph = re.split(r"\n\s*\n", markdown.strip())[0].replace("\n", " ")
+    return re.sub(r"[*`]", "", re.split(r"(?<=[.!?])\s", paragraph)[0].rstrip(":"))
+
+
+def readme_pictures() -> dict[str, str]:
+    """The README's screenshots, path → alt text: one description for README and handouts."""
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    return {path: alt for alt, path in re.findall(r"!\[([^\]]+)\]\((docs/[^)\s]+\.png)\)", readme)}
+
+
+def picture(path: str, alt: str) -> str:
+    data = base64.b64encode((ROOT / path).read_bytes()).decode()
+    return f'<img src="data:image/png;base64,{data}" alt="{html.escape(alt)}">'
+
+
+def static_output(output: nbformat.NotebookNode, pictures: dict[str, str]) -> nbformat.NotebookNode:
+    """A widget output as the learner saw it after the run; any other output unchanged."""
+    data = output.get("data", {})
+    data.pop(WIDGET_VIEW, None)  # its state is not saved: nothing could draw it
+    text = "".join(data.get("text/plain", ""))
+    if text.startswith(FORM_REPRS):
+        shown = (picture(FORM_PICTURE, pictures[FORM_PICTURE]) + "<p><em>The form after "
+                 "<b>Connect</b> (a screenshot: the form needs a running notebook).</em></p>")
+    elif bar := TQDM_REPR.match(text):
+        n, total, desc = int(bar["n"]), int(bar["total"]), html.escape(bar["desc"] or "")
+        shown = (f'<p class="progress">{desc}: <progress value="{n}" max="{total}"></progress>'
+                 f' {bar["pct"]}% {n}/{total}</p>')
+    elif WIDGET_REPR.match(text):
+        shown = "<p><em>(An interactive widget: open the notebook in JupyterLab to use it.)</em>"
+    else:
+        return output
+    return nbformat.v4.new_output("display_data", data={"text/html": shown})
+
+
+def for_the_page(notebook: nbformat.NotebookNode, pictures: dict[str, str]) -> None:
+    """Widgets drawn statically, solutions tagged for the template, images given alt text
+    (the heading above them, and the first sentence of the text just before)."""
+    notebook.metadata.pop("widgets", None)
+    heading, context = title_and_summary(notebook)[0], ""
+    for cell in notebook.cells:
+        if cell.cell_type == "markdown":
+            lines = cell.source.strip().splitlines()
+            if lines and lines[0].startswith("#"):
+                heading, lines = lines[0].lstrip("# ").strip(), lines[1:]
+            context = first_sentence("\n".join(lines))
+        if cell.cell_type != "code":
+            continue
+        if is_solution(cell) and "solution" not in cell.metadata.get("tags", []):
+            cell.metadata.setdefault("tags", []).append("solution")
+        cell.outputs = [static_output(o, pictures) for o in cell.get("outputs", [])]
+        for output in cell.outputs:
+            if {"image/png", "image/jpeg"} & set(output.get("data", {})):
+                output.setdefault("metadata", {})["alt"] = \
+                    f"Plot: {heading}" + (f". {context}" if context else "")
+
+
 def practice_copy(notebook: nbformat.NotebookNode) -> nbformat.NotebookNode:
-    """Outputs cleared; solution cells (first line '# Solution') taken out."""
+    """Outputs cleared; solution cells taken out."""
     copy = nbformat.from_dict(notebook)
-    copy.cells = [c for c in copy.cells
-                  if not (c.cell_type == "code" and c.source.lstrip().startswith("# Solution"))]
+    copy.cells = [c for c in copy.cells if not is_solution(c)]
     for cell in copy.cells:
         if cell.cell_type == "code":
             cell.outputs, cell.execution_count = [], None
     return copy
 
 
+def download_link(path: Path) -> str:
+    """A link that saves the notebook: the file itself inside, as a data: URL, because a browser
+    shows a file: link's JSON as a page, `download` attribute or not."""
+    data = base64.b64encode(path.read_bytes()).decode()
+    return (f'<a href="data:application/x-ipynb+json;base64,{data}" download="{path.name}">'
+            "practice copy</a>")
+
+
+def doc_page(name: str) -> tuple[str, str]:
+    """A docs/ markdown file as a handout page (links to its sibling docs kept working)."""
+    text = (DOCS / f"{name}.md").read_text(encoding="utf-8")
+    body = mistune.html(text)
+    for other in DOC_PAGES:
+        body = body.replace(f'href="{other}.md', f'href="{other}.html')
+    return text.splitlines()[0].lstrip("# ").strip(), body
+
+
 def build(source: Path, out: Path) -> Path:
     paths = sorted(source.glob("[0-9][0-9]_*.ipynb"))
     if not paths:
         raise SystemExit(f"No notebooks in {source}: run `make tutorial` first.")
+    pictures = readme_pictures()
+    if FORM_PICTURE not in pictures:
+        raise SystemExit(f"README.md no longer shows {FORM_PICTURE}: the handouts use it, with "
+                         "its alt text, for the credentials form.")
     (out / "practice").mkdir(parents=True, exist_ok=True)
-    exporter = HTMLExporter(template_name="lab", embed_images=True)
+    exporter = HTMLExporter(template_name="lab", template_file="handout.j2", embed_images=True,
+                            extra_loaders=[DictLoader({"handout.j2": TEMPLATE})])
     rows = []
-    for path in paths:
-        notebook = nbformat.read(path, as_version=4)
-        body, _ = exporter.from_notebook_node(notebook)
-        body = CDN_SCRIPT.sub("", body)  # require.js and MathJax: not needed, and offline
-        (out / f"{path.stem}.html").write_text(body, encoding="utf-8")
-        nbformat.write(practice_copy(notebook), out / "practice" / path.name)
-        title, summary = title_and_summary(notebook)
-        rows.append(f'<li><a href="{path.stem}.html">{html.escape(title)}</a>: '
-                    f'{html.escape(summary)} (<a href="practice/{path.name}">practice copy</a>)</li>')
-    pitfalls = mistune.html(PITFALLS.read_text(encoding="utf-8"))
-    (out / "what-the-original-sample-got-wrong.html").write_text(
-        PAGE.format(title="What the original sample got wrong", body=pitfalls), encoding="utf-8")
+    with zipfile.ZipFile(out / "practice.zip", "w", zipfile.ZIP_DEFLATED) as bundle:
+        for path in paths:
+            notebook = nbformat.read(path, as_version=4)
+            practice = out / "practice" / path.name
+            nbformat.write(practice_copy(notebook), practice)
+            bundle.write(practice, f"practice/{path.name}")
+            for_the_page(notebook, pictures)
+            body, _ = exporter.from_notebook_node(notebook)
+            body = CDN_SCRIPT.sub("", body)  # require.js and MathJax: not needed, and offline
+            (out / f"{path.stem}.html").write_text(body, encoding="utf-8")
+            title, summary = title_and_summary(notebook)
+            rows.append(f'<li><a href="{path.stem}.html">{html.escape(title)}</a>: '
+                        f"{html.escape(summary)} ({download_link(practice)})</li>")
+    docs = []
+    for name in DOC_PAGES:
+        title, body = doc_page(name)
+        (out / f"{name}.html").write_text(PAGE.format(title=html.escape(title), body=body),
+                                          encoding="utf-8")
+        docs.append(f'<li><a href="{name}.html">{html.escape(title)}</a></li>')
+    shots = "".join(f"<figure>{picture(path, alt)}<figcaption>{html.escape(alt)}</figcaption>"
+                    "</figure>" for path, alt in pictures.items())
     index = ("<h1>Batch Notebooks: handouts</h1><p>Convert videos in parallel with Azure Batch, "
              "one notebook per step. Each page is the notebook as it ran; the practice copies "
              "have their outputs cleared and the exercises' solutions taken out.</p>"
              f"<ol start=\"0\">{''.join(rows)}</ol>"
-             '<p><a href="what-the-original-sample-got-wrong.html">What the original sample got '
-             "wrong, and what these notebooks do instead</a></p>")
+             '<p><a href="practice.zip" download>All practice copies (zip)</a></p>'
+             f"<h2>For the class</h2><ul>{''.join(docs)}</ul>"
+             f"<h2>Screenshots</h2>{shots}")
     (out / "index.html").write_text(PAGE.format(title="Batch Notebooks: handouts", body=index),
                                     encoding="utf-8")
     return out / "index.html"

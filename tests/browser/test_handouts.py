@@ -1,7 +1,9 @@
 """The HTML handouts (`make handouts`) in a real browser: the index links a page per notebook,
-every page loads, its plots are images that render, no page shows an account key or a SAS
-signature, and none asks for anything outside this machine (the handouts are meant to open
-offline, from a USB stick).
+every page loads, its plots are images that render with alt text, no page shows an account key
+or a SAS signature, and none asks for anything outside this machine (the handouts are meant to
+open offline, from a USB stick). Each page shows what the learner saw: the credentials form as a
+picture, the progress bar at its final count, no widget's text form, solutions closed; the
+practice copies download.
 
 The handouts are built from the committed notebooks by scripts/build_handouts.py, as `make
 handouts` does, into a temp folder, and opened from file: URLs; any request that would leave the
@@ -16,6 +18,7 @@ import json
 import re
 import subprocess
 import sys
+import zipfile
 from pathlib import Path
 
 import pytest
@@ -28,6 +31,9 @@ IMAGE_TYPES = ("image/png", "image/jpeg", "image/gif")
 # A 64-byte account key in base64 (localbatch's and Azure's), standing on its own: not the
 # tail of a longer base64 run such as an embedded image or audio clip.
 KEY_LIKE = re.compile(r"(?<![A-Za-z0-9+/])[A-Za-z0-9+/]{86}==(?![A-Za-z0-9+/=])")
+# What a widget looks like when nothing could draw it: its Python repr.
+# (`CredentialsForm()` in a code cell is fine: a repr names fields, `CredentialsForm(children=`.)
+WIDGET_REPR = re.compile(r"\w\((children|value|description|layout|options)=|\bWidget\(")
 
 
 def a_plot_png() -> str:
@@ -65,6 +71,14 @@ def images_in(notebook: Path) -> int:
     return outputs + markdown
 
 
+def solutions_in(notebook: Path) -> int:
+    """Solution cells: tagged `solution`, or a code cell whose first line is '# Solution'."""
+    return sum(cell["cell_type"] == "code" and (
+        "solution" in cell.get("metadata", {}).get("tags", [])
+        or "".join(cell["source"]).lstrip().startswith("# Solution"))
+        for cell in json.loads(notebook.read_text())["cells"])
+
+
 def title_of(notebook: Path) -> str:
     for cell in json.loads(notebook.read_text())["cells"]:
         for line in "".join(cell["source"]).splitlines():
@@ -89,6 +103,17 @@ def secrets_shown(text: str) -> list[str]:
     return found
 
 
+def widget_reprs(text: str) -> list[str]:
+    """Widgets shown as their Python text, which no learner saw, with a little context."""
+    return [text[max(0, m.start() - 20):m.end() + 20] for m in WIDGET_REPR.finditer(text)]
+
+
+def images_without_alt(page) -> list[str]:
+    return page.evaluate("""() => Array.from(document.images)
+        .filter(img => !(img.getAttribute('alt') || '').trim())
+        .map(img => img.getAttribute('src').slice(0, 40))""")
+
+
 def open_page(page, html: Path) -> list[str]:
     """Open a handout page; the script errors it raises, collected as they come."""
     assert html.is_file(), f"no {html.name} in the handouts"
@@ -106,6 +131,9 @@ def check_page(page, html: Path, errors: list[str], outside) -> None:
     assert not secrets_shown(text), f"{html.name} shows: {secrets_shown(text)}"
     source = page.content()
     assert not secrets_shown(source), f"{html.name} holds: {secrets_shown(source)}"
+    assert not widget_reprs(text), f"{html.name} shows a widget's repr: {widget_reprs(text)}"
+    assert not images_without_alt(page), \
+        f"{html.name}: images without alt text: {images_without_alt(page)}"
     assert not errors, f"{html.name}: script errors: {errors}"
     assert not outside.urls, f"{html.name} asks for things outside this machine: {outside.urls}"
 
@@ -116,7 +144,8 @@ def test_the_index_links_a_page_per_notebook(handouts: Path, page, outside) -> N
     links = page.eval_on_selector_all("a[href]", "links => links.map(a => a.getAttribute('href'))")
     missing = [f"{nb.stem}.html" for nb in NOTEBOOKS if f"{nb.stem}.html" not in links]
     assert not missing, f"index.html does not link {missing}"
-    dead = [href for href in links if "://" not in href and not (handouts / href).is_file()]
+    dead = [href for href in links if "://" not in href and not href.startswith("data:")
+            and not (handouts / href).is_file()]
     assert not dead, f"index.html links files that are not there: {dead}"
     check_page(page, index, errors, outside)
 
@@ -161,7 +190,100 @@ def test_the_checks_catch_a_broken_image_a_secret_and_a_call_out(
         </body></html>""")
     open_page(page, html)
     assert unrendered_images(page) == ["data:image/png;base64,bm90IGEgcG5n"]
+    assert len(images_without_alt(page)) == 2
+    assert len(widget_reprs("CredentialsForm(children=(ToggleButtons(description='Target'"
+                            " and a Widget(…)")) == 3
+    assert not widget_reprs("form = CredentialsForm()")
+    assert not widget_reprs("The form has children: a toggle, fields and a button.")
     found = secrets_shown(page.locator("body").inner_text())
     assert len(found) == 2 and "SAS" in found[0] and "account key" in found[1], found
     assert not secrets_shown(f"data:audio/mpeg;base64,{'A' * 200}{key}")  # inside a long run
     assert outside.urls == ["https://cdn.invalid/require.min.js"]
+
+
+def test_the_form_is_a_picture_and_the_progress_its_final_count(
+        handouts: Path, page, outside, artifacts: Path) -> None:
+    """01's credentials form appears as the screenshot of the form after Connect, and 06's
+    progress bar as a bar at its final count, next to the count it ended at."""
+    from playwright.sync_api import expect
+
+    html = handouts / "01_authenticate.html"
+    errors = open_page(page, html)
+    form = page.locator("img[alt^='The credentials form']")
+    expect(form).to_have_count(1)
+    expect(form).to_be_visible()
+    assert form.evaluate("img => img.naturalWidth") > 300, "the form's picture is too small"
+    form.screenshot(path=artifacts / "handout-01-credentials-form.png")
+    check_page(page, html, errors, outside)
+
+    html = handouts / "06_monitor_tasks.html"
+    errors = open_page(page, html)
+    bar = page.locator("progress")
+    expect(bar).to_have_count(1)
+    done, total = bar.evaluate("bar => [bar.value, bar.max]")
+    tasks = int(re.search(r"(\d+) tasks completed", page.locator("body").inner_text())[1])
+    assert (done, total) == (tasks, tasks), f"the bar shows {done}/{total} of {tasks} tasks"
+    expect(page.locator("p.progress")).to_contain_text(f"100% {tasks}/{tasks}")
+    page.locator("p.progress").screenshot(path=artifacts / "handout-06-progress.png")
+    check_page(page, html, errors, outside)
+
+
+@pytest.mark.parametrize("notebook", [nb for nb in NOTEBOOKS if solutions_in(nb)],
+                         ids=lambda p: p.stem)
+def test_solutions_are_closed_until_opened(notebook: Path, handouts: Path, page, outside,
+                                           artifacts: Path) -> None:
+    from playwright.sync_api import expect
+
+    html = handouts / f"{notebook.stem}.html"
+    errors = open_page(page, html)
+    blocks = page.locator("details.solution")
+    expect(blocks).to_have_count(solutions_in(notebook))
+    for index in range(blocks.count()):
+        block = blocks.nth(index)
+        expect(block.locator("summary")).to_have_text("Solution")
+        assert block.evaluate("d => d.open") is False, f"solution {index + 1} is open"
+        expect(block.locator(".jp-Cell-inputWrapper")).to_be_hidden()
+    first = blocks.first
+    first.scroll_into_view_if_needed()
+    first.screenshot(path=artifacts / f"handout-{notebook.stem}-solution-closed.png")
+    first.locator("summary").click()
+    expect(first.locator(".jp-Cell-inputWrapper")).to_be_visible()
+    check_page(page, html, errors, outside)
+
+
+def test_practice_copies_download(handouts: Path, page, outside, artifacts: Path,
+                                  tmp_path: Path) -> None:
+    """Each practice link downloads its notebook (not a page of raw JSON), and the zip all."""
+    index = handouts / "index.html"
+    errors = open_page(page, index)
+    page.screenshot(path=artifacts / "handout-index.png", full_page=True)
+    for notebook in NOTEBOOKS:
+        # Chromium asks before a page's second download; headless, nobody answers: reload.
+        page.goto(index.as_uri(), wait_until="load")
+        with page.expect_download() as caught:
+            page.locator(f"a[download='{notebook.name}']").click()
+        download = caught.value
+        assert download.suggested_filename == notebook.name
+        saved = tmp_path / notebook.name
+        download.save_as(saved)
+        cells = json.loads(saved.read_text())["cells"]
+        assert all(not c.get("outputs") for c in cells if c["cell_type"] == "code")
+        assert page.url == index.as_uri(), f"{notebook.name} opened as a page"
+    page.goto(index.as_uri(), wait_until="load")
+    with page.expect_download() as caught:
+        page.locator("a[href='practice.zip']").click()
+    saved = tmp_path / "practice.zip"
+    caught.value.save_as(saved)
+    with zipfile.ZipFile(saved) as bundle:
+        assert sorted(bundle.namelist()) == [f"practice/{nb.name}" for nb in NOTEBOOKS]
+    check_page(page, index, errors, outside)
+
+
+def test_the_cheat_sheet_prints_on_one_page(handouts: Path, page, outside) -> None:
+    html = handouts / "cheat-sheet.html"
+    errors = open_page(page, html)
+    pdf = page.pdf(format="A4", margin={side: "10mm" for side in ("top", "bottom", "left",
+                                                                   "right")})
+    pages = len(re.findall(rb"/Type\s*/Page\b(?!s)", pdf))
+    assert pages == 1, f"the cheat sheet prints on {pages} A4 pages"
+    check_page(page, html, errors, outside)
