@@ -24,9 +24,24 @@ from nbconvert import HTMLExporter
 
 ROOT = Path(__file__).resolve().parent.parent
 DOCS = ROOT / "docs"
-# The markdown pages rendered beside the notebooks, in the order the index lists them.
-DOC_PAGES = ("what-the-original-sample-got-wrong", "cheat-sheet", "troubleshooting",
-             "instructor-notes")
+# The markdown pages rendered beside the notebooks, in the order the index lists them, and the
+# words of the pages themselves, per edition (the Czech one is built from notebooks/cs/).
+DOC_PAGES = {"en": ("what-the-original-sample-got-wrong", "cheat-sheet", "troubleshooting",
+                    "instructor-notes"),
+             "cs": ("cs/tahak", "cs/reseni-problemu", "cs/glosar")}
+WORDS = {
+    "en": {"solution": "Solution", "practice": "practice copy", "title": "Batch Notebooks: handouts",
+           "intro": "Convert videos in parallel with Azure Batch, one notebook per step. Each "
+                    "page is the notebook as it ran; the practice copies have their outputs "
+                    "cleared and the exercises' solutions taken out.",
+           "zip": "All practice copies (zip)", "class": "For the class",
+           "shots": "Screenshots"},
+    "cs": {"solution": "Řešení", "practice": "cvičná kopie", "title": "Batch Notebooks: podklady",
+           "intro": "Paralelní převod videí ve službě Azure Batch, jeden poznámkový blok na "
+                    "krok. Každá stránka ukazuje poznámkový blok tak, jak proběhl; cvičné kopie "
+                    "mají vymazané výstupy a nemají řešení cvičení.",
+           "zip": "Všechny cvičné kopie (zip)", "class": "Pro lekci", "shots": "Snímky obrazovky"},
+}
 FORM_PICTURE = "docs/credentials-form.png"
 # The form's text output: the widget's repr, or the sentence helpers/credentials.py gives it.
 FORM_REPRS = ("CredentialsForm(", "Credentials form:")
@@ -39,7 +54,7 @@ WIDGET_REPR = re.compile(r"^[A-Z]\w*\((children|value|description|layout|options
 TQDM_REPR = re.compile(
     r"^(?:(?P<desc>.*?):\s*)?(?P<pct>\d+)%\|[^|]*\|\s*(?P<n>\d+)/(?P<total>\d+)\b")
 PAGE = """<!DOCTYPE html>
-<html lang="en"><head><meta charset="utf-8"><title>{title}</title>
+<html lang="{lang}"><head><meta charset="utf-8"><title>{title}</title>
 <style>body{{font-family:system-ui,sans-serif;max-width:60rem;margin:2rem auto;padding:0 1rem;
 line-height:1.5}} table{{border-collapse:collapse}} td,th{{border:1px solid #ccc;padding:.3rem .5rem;
 vertical-align:top}} code{{background:#f3f3f3;padding:0 .2rem}} img{{max-width:100%}}
@@ -52,7 +67,7 @@ td,th{{padding:.05rem .25rem}} pre{{margin:.2rem 0}}}}</style></head>
 TEMPLATE = """{%- extends 'index.html.j2' -%}
 {% block codecell %}
 {%- if 'solution' in cell.metadata.get('tags', []) -%}
-<details class="solution"><summary>Solution</summary>
+<details class="solution"><summary>{{ resources.solution_label }}</summary>
 {{ super() }}
 </details>
 {%- else -%}
@@ -157,24 +172,26 @@ def practice_copy(notebook: nbformat.NotebookNode) -> nbformat.NotebookNode:
     return copy
 
 
-def download_link(path: Path) -> str:
+def download_link(path: Path, label: str) -> str:
     """A link that saves the notebook: the file itself inside, as a data: URL, because a browser
     shows a file: link's JSON as a page, `download` attribute or not."""
     data = base64.b64encode(path.read_bytes()).decode()
     return (f'<a href="data:application/x-ipynb+json;base64,{data}" download="{path.name}">'
-            "practice copy</a>")
+            f"{label}</a>")
 
 
-def doc_page(name: str) -> tuple[str, str]:
+def doc_page(name: str, language: str) -> tuple[str, str]:
     """A docs/ markdown file as a handout page (links to its sibling docs kept working)."""
     text = (DOCS / f"{name}.md").read_text(encoding="utf-8")
     body = mistune.html(text)
-    for other in DOC_PAGES:
-        body = body.replace(f'href="{other}.md', f'href="{other}.html')
+    for other in DOC_PAGES[language]:
+        body = body.replace(f'href="{Path(other).name}.md', f'href="{Path(other).name}.html')
+    for other in DOC_PAGES["en"]:  # a Czech page's links to English ones, one folder up
+        body = body.replace(f'href="../{other}.md', f'href="../{other}.html')
     return text.splitlines()[0].lstrip("# ").strip(), body
 
 
-def build(source: Path, out: Path) -> Path:
+def build(source: Path, out: Path, language: str = "en") -> Path:
     paths = sorted(source.glob("[0-9][0-9]_*.ipynb"))
     if not paths:
         raise SystemExit(f"No notebooks in {source}: run `make tutorial` first.")
@@ -193,28 +210,30 @@ def build(source: Path, out: Path) -> Path:
             nbformat.write(practice_copy(notebook), practice)
             bundle.write(practice, f"practice/{path.name}")
             for_the_page(notebook, pictures)
-            body, _ = exporter.from_notebook_node(notebook)
+            body, _ = exporter.from_notebook_node(
+                notebook, resources={"solution_label": WORDS[language]["solution"]})
             body = CDN_SCRIPT.sub("", body)  # require.js and MathJax: not needed, and offline
             (out / f"{path.stem}.html").write_text(body, encoding="utf-8")
             title, summary = title_and_summary(notebook)
             rows.append(f'<li><a href="{path.stem}.html">{html.escape(title)}</a>: '
-                        f"{html.escape(summary)} ({download_link(practice)})</li>")
+                        f"{html.escape(summary)} "
+                        f"({download_link(practice, WORDS[language]['practice'])})</li>")
     docs = []
-    for name in DOC_PAGES:
-        title, body = doc_page(name)
-        (out / f"{name}.html").write_text(PAGE.format(title=html.escape(title), body=body),
-                                          encoding="utf-8")
-        docs.append(f'<li><a href="{name}.html">{html.escape(title)}</a></li>')
+    for name in DOC_PAGES[language]:
+        title, body = doc_page(name, language)
+        page = Path(name).name
+        (out / f"{page}.html").write_text(PAGE.format(title=html.escape(title), body=body,
+                                                      lang=language), encoding="utf-8")
+        docs.append(f'<li><a href="{page}.html">{html.escape(title)}</a></li>')
     shots = "".join(f"<figure>{picture(path, alt)}<figcaption>{html.escape(alt)}</figcaption>"
                     "</figure>" for path, alt in pictures.items())
-    index = ("<h1>Batch Notebooks: handouts</h1><p>Convert videos in parallel with Azure Batch, "
-             "one notebook per step. Each page is the notebook as it ran; the practice copies "
-             "have their outputs cleared and the exercises' solutions taken out.</p>"
+    words = WORDS[language]
+    index = (f"<h1>{words['title']}</h1><p>{words['intro']}</p>"
              f"<ol start=\"0\">{''.join(rows)}</ol>"
-             '<p><a href="practice.zip" download>All practice copies (zip)</a></p>'
-             f"<h2>For the class</h2><ul>{''.join(docs)}</ul>"
-             f"<h2>Screenshots</h2>{shots}")
-    (out / "index.html").write_text(PAGE.format(title="Batch Notebooks: handouts", body=index),
+             f'<p><a href="practice.zip" download>{words["zip"]}</a></p>'
+             f"<h2>{words['class']}</h2><ul>{''.join(docs)}</ul>"
+             f"<h2>{words['shots']}</h2>{shots}")
+    (out / "index.html").write_text(PAGE.format(title=words["title"], body=index, lang=language),
                                     encoding="utf-8")
     return out / "index.html"
 
@@ -226,6 +245,8 @@ def main() -> int:
     parser.add_argument("--out", type=Path, default=ROOT / "outputs" / "handouts")
     args = parser.parse_args()
     print(f"Handouts: {build(args.source, args.out)}")
+    if any((args.source / "cs").glob("[0-9][0-9]_*.ipynb")):  # the Czech edition, if it ran
+        print(f"Czech handouts: {build(args.source / 'cs', args.out / 'cs', 'cs')}")
     return 0
 
 

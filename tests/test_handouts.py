@@ -170,3 +170,17 @@ def test_no_readme_form_picture_is_a_clear_error(tmp_path: Path, monkeypatch) ->
     monkeypatch.setattr(build_handouts, "readme_pictures", dict)
     with pytest.raises(SystemExit, match="README.md no longer shows docs/credentials-form.png"):
         build_handouts.build(ROOT / "notebooks", tmp_path)
+
+
+def test_the_czech_handouts_list_every_czech_page(handouts: Path) -> None:
+    czech = handouts / "cs"
+    index = (czech / "index.html").read_text()
+    assert '<html lang="cs">' in index and "Pro lekci" in index
+    for notebook in sorted((ROOT / "notebooks" / "cs").glob("[0-9][0-9]_*.ipynb")):
+        assert f'href="{notebook.stem}.html"' in index, notebook.name
+        assert (czech / f"{notebook.stem}.html").exists()
+        assert f'download="{notebook.name}"' in index
+    for page in ("tahak", "reseni-problemu", "glosar"):
+        assert f'href="{page}.html"' in index and (czech / f"{page}.html").exists()
+    assert "<summary>Řešení</summary>" in (czech / "01_authenticate.html").read_text()
+    assert 'href="../instructor-notes.html"' in (czech / "tahak.html").read_text()
