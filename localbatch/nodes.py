@@ -10,7 +10,7 @@ import sys
 from typing import TYPE_CHECKING
 
 from . import states, wire
-from .node_agent import die_with_parent
+from .node_agent import die_with_parent, frames
 
 if TYPE_CHECKING:
     from .service import Service
@@ -53,7 +53,19 @@ class NodeManager:
     def launch(self, pool_key: str, node_id: str) -> None:
         reader = asyncio.get_running_loop().create_task(self._run(pool_key, node_id))
         self.readers.add(reader)
-        reader.add_done_callback(self.readers.discard)
+        reader.add_done_callback(lambda done: self._ended(done, pool_key, node_id))
+
+    def _ended(self, reader: asyncio.Task, pool_key: str, node_id: str) -> None:
+        """A node's reader that fails is reported, and the node is treated as lost: its tasks
+        run again and it restarts, never left creating or running with nobody listening."""
+        self.readers.discard(reader)
+        if reader.cancelled() or reader.exception() is None:
+            return
+        log.error("node %s of pool %s failed: %s", node_id, pool_key, frames(reader.exception()))
+        proc = self.procs.pop((pool_key, node_id), None)
+        if proc is not None and proc.returncode is None:
+            proc.kill()
+        self.svc.on_node_lost(pool_key, node_id)
 
     async def _run(self, pool_key: str, node_id: str) -> None:
         pool = self.svc.registry.pools[pool_key]
@@ -76,8 +88,8 @@ class NodeManager:
         while line := await proc.stdout.readline():
             try:
                 self.on_event(pool_key, node_id, json.loads(line))
-            except Exception:
-                log.exception("node %s: event %r failed", node_id, line)
+            except Exception as exc:  # noqa: BLE001 (one bad event must not lose the node)
+                log.error("node %s: an event failed: %s", node_id, frames(exc))
         await proc.wait()
         if self.procs.pop((pool_key, node_id), None) is proc:
             self.svc.on_node_lost(pool_key, node_id)
@@ -110,7 +122,7 @@ class NodeManager:
         if node is None:
             return
         kind = event["ev"]
-        if node["state"] == "leavingpool" and kind != "done":
+        if node["state"] == "leavingpool" and kind not in ("started", "done"):
             return
         if kind == "ready":
             self.on_ready(pool_key, node)

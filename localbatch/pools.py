@@ -4,16 +4,23 @@ from __future__ import annotations
 
 import asyncio
 import shutil
+from datetime import datetime, timedelta
 from typing import TYPE_CHECKING
 
 from . import errors, states, validate, wire
 from .nodes import new_node_doc
 from .registry import key
+from .tasks import ENDED_BY_USER
 
 if TYPE_CHECKING:
     from .service import Service
 
 MIN_RESIZE_TIMEOUT = 5 * 60
+# nodeDeallocationOption, what a resize down does with the removed nodes' running tasks (spec):
+# requeue them (counted in requeueCount), terminate them for good, let them complete, or let
+# them complete and keep the node until their retentionTime has passed.
+DEALLOCATION = ("requeue", "terminate", "taskcompletion", "retaineddata")
+POLL = 0.2   # seconds between checks while a leaving node waits for its tasks
 UNSUPPORTED = ("enableAutoScale", "networkConfiguration", "mountConfiguration",
                "applicationPackageReferences", "userAccounts")
 
@@ -81,7 +88,7 @@ class Pools:
             "waitForSuccess": spec.get("waitForSuccess", True) is not False,
         }
 
-    def _allocate(self, pool: dict) -> None:
+    def _allocate(self, pool: dict, deallocation: str = "requeue") -> None:
         """Create or remove nodes until the pool has its targets (within the local node quota)."""
         pool_key = key(pool["id"])
         nodes = self.svc.registry.nodes.setdefault(pool_key, {})
@@ -101,7 +108,7 @@ class Pools:
             surplus = sorted(mine, key=lambda n: n["runningTasksCount"])[: max(0, len(mine) - want)]
             for node in surplus:
                 self.svc.node_manager.set_state(pool_key, node, "leavingpool")
-                self.svc.spawn(self.remove_node(pool_key, node["id"]))
+                self.svc.spawn(self.remove_node(pool_key, node["id"], deallocation))
         if errors_seen:
             pool["resizeErrors"] = errors_seen[:1]
         else:
@@ -129,12 +136,53 @@ class Pools:
             pool["allocationStateTransitionTime"] = wire.iso(wire.now())
         self.svc.registry.save_pool(pool)
 
-    async def remove_node(self, pool_key: str, node_id: str) -> None:
-        self.svc.requeue_node_tasks(pool_key, node_id)
+    async def remove_node(self, pool_key: str, node_id: str, deallocation: str | None = None
+                          ) -> None:
+        """Take a node out of its pool, its running tasks handled as deallocation says (None:
+        the pool is being deleted, and they are requeued without counting)."""
+        if deallocation in ("taskcompletion", "retaineddata"):
+            await self._drain(pool_key, node_id, deallocation == "retaineddata")
+            if node_id not in self.svc.registry.nodes.get(pool_key, {}):
+                return   # removed meanwhile (its pool deleted)
+        if deallocation == "terminate":
+            for run in self.svc.tasks.take_node_runs(pool_key, node_id):
+                job_key, task = self.svc.tasks.task_of(run)
+                if task is not None and task["state"] == "running":
+                    self.svc.tasks.kill_orphan(task)
+                    self.svc.tasks.finish(job_key, task, None, ENDED_BY_USER)
+                    self.svc.jobs.check_terminated(job_key)
+        else:
+            self.svc.requeue_node_tasks(pool_key, node_id, count=deallocation == "requeue")
         await self.svc.node_manager.stop(pool_key, node_id)
         self.svc.registry.drop_node(pool_key, node_id)
         shutil.rmtree(self.svc.node_manager.root(pool_key, node_id), ignore_errors=True)
         self.node_allocated(pool_key)
+
+    async def _drain(self, pool_key: str, node_id: str, retain: bool) -> None:
+        """Wait until the node runs nothing, then (retain) until the retentionTime of every task
+        that ran on it has passed; a task or job deleted meanwhile no longer holds it."""
+        def busy() -> bool:
+            return any((r.pool_key, r.node_id) == (pool_key, node_id)
+                       for r in self.svc.tasks.runs.values())
+
+        while node_id in self.svc.registry.nodes.get(pool_key, {}) and (
+                busy() or (retain and self._retained_until(pool_key, node_id) > wire.now())):
+            await asyncio.sleep(POLL)
+
+    def _retained_until(self, pool_key: str, node_id: str) -> datetime:
+        """When the files of the last task that ran on this node may go."""
+        until = wire.now() - timedelta(seconds=1)
+        pool_id = self.svc.registry.pools[pool_key]["id"]
+        for tasks in self.svc.registry.tasks.values():
+            for task in tasks.values():
+                info = task.get("nodeInfo") or {}
+                end = task["executionInfo"].get("endTime")
+                if (info.get("poolId"), info.get("nodeId")) != (pool_id, node_id) or not end:
+                    continue
+                retention = wire.duration_seconds(task["constraints"]["retentionTime"],
+                                                  "retentionTime")
+                until = max(until, datetime.fromisoformat(end) + timedelta(seconds=retention))
+        return until
 
     def resize(self, pool_id: str, body: dict) -> dict:
         pool = self.get(pool_id)
@@ -143,12 +191,14 @@ class Pools:
         if pool["allocationState"] != "steady":
             raise errors.BatchError(status=409, code="PoolNotSteady",
                                     message="The specified pool is not in a steady state.")
+        deallocation = validate.enum(body.get("nodeDeallocationOption"), DEALLOCATION,
+                                     "nodeDeallocationOption", "requeue")
         pool["targetDedicatedNodes"] = validate.count(body, "targetDedicatedNodes")
         pool["targetLowPriorityNodes"] = validate.count(body, "targetLowPriorityNodes")
         pool["allocationState"] = "resizing"
         pool["allocationStateTransitionTime"] = wire.iso(wire.now())
         self.svc.registry.touch(pool)
-        self._allocate(pool)
+        self._allocate(pool, deallocation)
         return pool
 
     def delete(self, pool_id: str) -> None:

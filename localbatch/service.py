@@ -8,12 +8,13 @@ from pathlib import Path
 
 from . import errors, states, wire
 from .jobs import Jobs
+from .node_agent import frames
 from .nodes import NodeManager
 from .pools import Pools
 from .registry import Registry
 from .scheduler import Scheduler
 from .store import Store
-from .tasks import Tasks
+from .tasks import Run, Tasks
 
 log = logging.getLogger(__name__)
 
@@ -39,7 +40,7 @@ class Service:
     def _finished(self, job: asyncio.Task) -> None:
         self.background.discard(job)
         if not job.cancelled() and job.exception():
-            log.error("background work failed", exc_info=job.exception())
+            log.error("background work failed: %s", frames(job.exception()))
 
     def error_body(self, exc: errors.BatchError, request_id: str = "") -> dict:
         """The service's BatchError JSON for an exception."""
@@ -64,40 +65,46 @@ class Service:
 
     # -- nodes and tasks meeting -------------------------------------------------------------
 
-    def free_slot(self, pool_key: str, node_id: str, compound: str, succeeded: bool) -> None:
+    def count_slots(self, pool_key: str, node_id: str) -> None:
+        """A node's running counts, from the runs it holds: counted, never incremented, so they
+        cannot drift."""
         node = self.registry.nodes.get(pool_key, {}).get(node_id)
         if node is None:
             return
-        job_key, task_key = compound.split("/")
-        task = self.registry.tasks.get(job_key, {}).get(task_key)
-        node["runningTasksCount"] = max(0, node["runningTasksCount"] - 1)
-        node["runningTaskSlotsCount"] = max(
-            0, node["runningTaskSlotsCount"] - (task["requiredSlots"] if task else 1))
-        node["totalTasksRun"] += 1
-        node["totalTasksSucceeded"] += int(succeeded)
-        if node["runningTasksCount"] == 0 and node["state"] == "running":
+        mine = [r for r in self.tasks.runs.values() if (r.pool_key, r.node_id) == (pool_key, node_id)]
+        node["runningTasksCount"] = len(mine)
+        node["runningTaskSlotsCount"] = sum(r.slots for r in mine)
+        if mine and node["state"] == "idle":
+            states.move("node", node, "running")
+        elif not mine and node["state"] == "running":
             states.move("node", node, "idle")
         self.registry.save_node(pool_key, node)
 
-    def requeue_node_tasks(self, pool_key: str, node_id: str) -> None:
-        """Tasks on a node that is gone run again elsewhere; as on Azure, no retry is counted."""
-        for compound, placement in list(self.tasks.running.items()):
-            if placement != (pool_key, node_id):
-                continue
-            del self.tasks.running[compound]
-            job_key, task_key = compound.split("/")
-            task = self.registry.tasks.get(job_key, {}).get(task_key)
+    def run_ended(self, run: Run, succeeded: bool) -> None:
+        node = self.registry.nodes.get(run.pool_key, {}).get(run.node_id)
+        if node is not None:
+            node["totalTasksRun"] += 1
+            node["totalTasksSucceeded"] += int(succeeded)
+        self.count_slots(run.pool_key, run.node_id)
+
+    def requeue_node_tasks(self, pool_key: str, node_id: str, count: bool = False) -> None:
+        """Tasks on a node that is gone run again elsewhere. As on Azure, a lost node counts no
+        retry, and only a requeue the user asked for (resize with `requeue`) counts a requeue."""
+        for run in self.tasks.take_node_runs(pool_key, node_id):
+            job_key, task = self.tasks.task_of(run)
             if task is not None and task["state"] == "running":
-                self.tasks.requeue(job_key, task, count=False)
+                self.tasks.requeue(job_key, task, count=count)
 
     def on_node_lost(self, pool_key: str, node_id: str) -> None:
         """A node's process died: its tasks are requeued, it shows unusable, then restarts."""
         node = self.registry.nodes.get(pool_key, {}).get(node_id)
         if node is None:
             return
-        log.warning("node %s of pool %s was lost; restarting it", node_id, pool_key)
         self.requeue_node_tasks(pool_key, node_id)
-        node["runningTasksCount"] = node["runningTaskSlotsCount"] = 0
+        if node["state"] == "leavingpool":   # on its way out anyway: nothing to restart
+            self.scheduler.kick()
+            return
+        log.warning("node %s of pool %s was lost; restarting it", node_id, pool_key)
         states.move("node", node, "unusable")
         self.registry.save_node(pool_key, node)
         self.scheduler.kick()
@@ -113,28 +120,45 @@ class Service:
     # -- start and stop ----------------------------------------------------------------------
 
     def recover(self) -> None:
-        """After a restart: finish deletions, requeue what was running, start the nodes again."""
+        """After a restart: finish deletions, requeue what was running, start the nodes again.
+        A job or pool that cannot be recovered is logged and left alone; the rest start."""
+        for job_key in list(self.registry.jobs):
+            self._isolated(f"job {job_key!r}", self._recover_job, job_key)
+        for pool_key in list(self.registry.pools):
+            self._isolated(f"pool {pool_key!r}", self._recover_pool, pool_key)
+
+    def _isolated(self, what: str, step, *args) -> None:
+        try:
+            step(*args)
+        except Exception as exc:  # noqa: BLE001 (one bad stored document must not stop the rest)
+            log.error("%s could not be recovered: %s", what, frames(exc))
+
+    def _recover_job(self, job_key: str) -> None:
         reg = self.registry
-        for job_key, job in list(reg.jobs.items()):
-            if job["state"] == "deleting":
-                reg.drop_job(job_key)
+        if reg.jobs[job_key]["state"] == "deleting":
+            reg.drop_job(job_key)
+            return
+        tasks = sorted(reg.tasks.get(job_key, {}).items(), key=lambda kv: kv[1]["creationTime"])
+        for task_key, task in tasks:
+            if task["state"] == "running":
+                self.tasks.requeue(job_key, task, count=False)
+            elif task["state"] == "active":
+                self.tasks.queues.setdefault(job_key, {})[task_key] = None
+
+    def _recover_pool(self, pool_key: str) -> None:
+        reg = self.registry
+        if reg.pools[pool_key]["state"] == "deleting":
+            self.spawn(self.pools.reclaim(pool_key))
+            return
+        for node in list(reg.nodes.get(pool_key, {}).values()):
+            if node["state"] == "leavingpool":   # its removal was under way
+                self.spawn(self.pools.remove_node(pool_key, node["id"]))
                 continue
-            tasks = sorted(reg.tasks.get(job_key, {}).items(), key=lambda kv: kv[1]["creationTime"])
-            for task_key, task in tasks:
-                if task["state"] == "running":
-                    self.tasks.requeue(job_key, task, count=False)
-                elif task["state"] == "active":
-                    self.tasks.queues.setdefault(job_key, {})[task_key] = None
-        for pool_key, pool in list(reg.pools.items()):
-            if pool["state"] == "deleting":
-                self.spawn(self.pools.reclaim(pool_key))
-                continue
-            for node in reg.nodes.get(pool_key, {}).values():
-                node.update(state="creating", stateTransitionTime=wire.iso(wire.now()),
-                            runningTasksCount=0, runningTaskSlotsCount=0)
-                node.pop("startTaskInfo", None)
-                reg.save_node(pool_key, node)
-                self.node_manager.launch(pool_key, node["id"])
+            node.update(state="creating", stateTransitionTime=wire.iso(wire.now()),
+                        runningTasksCount=0, runningTaskSlotsCount=0)
+            node.pop("startTaskInfo", None)
+            reg.save_node(pool_key, node)
+            self.node_manager.launch(pool_key, node["id"])
 
     async def shutdown(self) -> None:
         await asyncio.gather(*(self.node_manager.stop(p, n)

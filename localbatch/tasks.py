@@ -3,13 +3,16 @@
 from __future__ import annotations
 
 import asyncio
+import itertools
 import os
 import shutil
 import signal
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 from . import errors, states, validate, wire
+from .node_agent import carries
 from .registry import key
 
 if TYPE_CHECKING:
@@ -20,23 +23,40 @@ UNSUPPORTED = ("multiInstanceSettings", "dependsOn", "containerSettings",
                "applicationPackageReferences", "exitConditions", "affinityInfo")
 ENDED_BY_USER = {"category": "usererror", "code": "TaskEnded",
                  "message": "The task was terminated before it completed."}
+# Learn, "Batch status and error codes", task failure codes: TaskSchedulingConstraintFailed is a
+# UserError, "Task cannot be scheduled on the pool associated with the job".
+TOO_MANY_SLOTS = "TaskSchedulingConstraintFailed"
+
+
+@dataclass(eq=False)
+class Run:
+    """One dispatch of a task to a node. It holds its slots there until that node reports its
+    end (or is gone), so a task deleted or requeued meanwhile cannot leak or double-free them."""
+    key: str        # "job/task/n": the name the node knows this run by
+    compound: str   # "job/task"
+    pool_key: str
+    node_id: str
+    slots: int
 
 
 def is_task_process(pid: int, state_dir: Path) -> bool:
     """Whether pid is (still) a task of this localbatch: its environment names our node root."""
-    try:
-        environ = Path(f"/proc/{pid}/environ").read_bytes()
-    except OSError:
-        return False
-    return f"AZ_BATCH_NODE_ROOT_DIR={state_dir}".encode() in environ
+    return carries(pid, f"AZ_BATCH_NODE_ROOT_DIR={state_dir}", exact=False)
+
+
+def retries_left(task: dict) -> bool:
+    retries = task["constraints"]["maxTaskRetryCount"]
+    return retries == -1 or task["executionInfo"]["retryCount"] < retries
 
 
 class Tasks:
     def __init__(self, svc: Service):
         self.svc = svc
         self.queues: dict[str, dict[str, None]] = {}   # job key -> active task keys, FIFO
-        self.running: dict[str, tuple[str, str]] = {}  # "job/task" -> (pool key, node id)
-        self.ending: dict[str, dict] = {}              # "job/task" -> failureInfo to record
+        self.running: dict[str, Run] = {}   # "job/task" -> its current run
+        self.runs: dict[str, Run] = {}      # run key -> every run still on a node
+        self.ending: dict[str, dict] = {}   # run key -> failureInfo to record when it ends
+        self._serial = itertools.count(1)
 
     def get(self, job_id: str, task_id: str) -> dict:
         tasks = self.svc.registry.tasks.get(key(job_id))
@@ -147,10 +167,35 @@ class Tasks:
 
     # -- ending tasks ---------------------------------------------------------------------
 
-    def on_started(self, compound: str, pid: int) -> None:
+    def start_run(self, compound: str, pool_key: str, node_id: str, slots: int) -> Run:
+        run = Run(f"{compound}/{next(self._serial)}", compound, pool_key, node_id, slots)
+        self.running[compound] = self.runs[run.key] = run
+        self.svc.count_slots(pool_key, node_id)
+        return run
+
+    def take_node_runs(self, pool_key: str, node_id: str) -> list[Run]:
+        """Forget every run on a node that is gone; return those still current for their task."""
+        gone = [r for r in self.runs.values() if (r.pool_key, r.node_id) == (pool_key, node_id)]
+        current = []
+        for run in gone:
+            del self.runs[run.key]
+            self.ending.pop(run.key, None)
+            if self.running.get(run.compound) is run:
+                del self.running[run.compound]
+                current.append(run)
+        self.svc.count_slots(pool_key, node_id)
+        return current
+
+    def task_of(self, run: Run) -> tuple[str, dict | None]:
+        job_key, task_key = run.compound.split("/")
+        return job_key, self.svc.registry.tasks.get(job_key, {}).get(task_key)
+
+    def on_started(self, run_key: str, pid: int) -> None:
         """Remember the task's process group, to end it if its node or the service is lost."""
-        job_key, task_key = compound.split("/")
-        task = self.svc.registry.tasks.get(job_key, {}).get(task_key)
+        run = self.runs.get(run_key)
+        if run is None or self.running.get(run.compound) is not run:
+            return
+        job_key, task = self.task_of(run)
         if task is not None and task["state"] == "running":
             task["_pgid"] = pid
             self.svc.registry.save_task(job_key, task)
@@ -164,17 +209,22 @@ class Tasks:
             except ProcessLookupError:
                 pass
 
-    def on_done(self, compound: str, event: dict) -> None:
-        """A node reports that a task's process ended (or never started)."""
-        placement = self.running.pop(compound, None)
-        if placement is not None:
-            self.svc.free_slot(*placement, compound, event.get("failure") is None and
-                               event.get("exitCode") == 0 and not event.get("killed"))
-        job_key, task_key = compound.split("/")
-        task = self.svc.registry.tasks.get(job_key, {}).get(task_key)
-        ending = self.ending.pop(compound, None)
+    def on_done(self, run_key: str, event: dict) -> None:
+        """A node reports that a run's process ended (or never started)."""
+        run = self.runs.pop(run_key, None)
+        if run is None:   # its node was already counted as gone
+            return
+        self.svc.run_ended(run, event.get("failure") is None and event.get("exitCode") == 0
+                           and not event.get("killed"))
+        ending = self.ending.pop(run_key, None)
+        if self.running.get(run.compound) is not run:   # deleted, or requeued meanwhile
+            self.svc.scheduler.kick()
+            return
+        del self.running[run.compound]
+        job_key, task = self.task_of(run)
         job = self.svc.registry.jobs.get(job_key)
-        if task is None or task["state"] != "running" or job["state"] == "deleting":
+        if task is None or task["state"] != "running" or job is None or \
+                job["state"] == "deleting":
             self.svc.scheduler.kick()
             return
         if event.get("killed") and ending is None:
@@ -189,9 +239,7 @@ class Tasks:
     def finish(self, job_key: str, task: dict, exit_code: int | None, failure: dict | None,
                ) -> None:
         info = task["executionInfo"]
-        retries = task["constraints"]["maxTaskRetryCount"]
-        retryable = failure is not None and failure["code"] == "FailureExitCode"
-        if retryable and (retries == -1 or info["retryCount"] < retries):
+        if failure is not None and failure["code"] == "FailureExitCode" and retries_left(task):
             info["retryCount"] += 1
             info["lastRetryTime"] = wire.iso(wire.now())
             info["exitCode"] = exit_code
@@ -230,14 +278,16 @@ class Tasks:
         self._end(key(job_id), task, ENDED_BY_USER)
 
     def _end(self, job_key: str, task: dict, failure: dict) -> None:
-        compound = f"{job_key}/{key(task['id'])}"
+        run = self.running.get(f"{job_key}/{key(task['id'])}")
         if task["state"] == "active":
             self.queues.get(job_key, {}).pop(key(task["id"]), None)
             self.finish(job_key, task, None, failure)
-        elif task["state"] == "running" and compound in self.running:
-            self.ending[compound] = failure
-            pool_key, node_id = self.running[compound]
-            self.svc.node_manager.send(pool_key, node_id, {"op": "kill", "key": compound})
+        elif task["state"] == "running" and run is not None:
+            self.ending[run.key] = failure
+            self.kill(run)
+
+    def kill(self, run: Run) -> None:
+        self.svc.node_manager.send(run.pool_key, run.node_id, {"op": "kill", "key": run.key})
 
     def end_running(self, job_key: str) -> None:
         for task in list(self.svc.registry.tasks.get(job_key, {}).values()):
@@ -249,23 +299,23 @@ class Tasks:
         job_key, task_key = key(job_id), key(task_id)
         compound = f"{job_key}/{task_key}"
         self.queues.get(job_key, {}).pop(task_key, None)
-        if compound in self.running:
-            pool_key, node_id = self.running[compound]
-            self.svc.node_manager.send(pool_key, node_id, {"op": "kill", "key": compound})
+        run = self.running.pop(compound, None)
+        if run is not None:   # its slots stay taken until its node confirms the kill
+            self.kill(run)
         node_info = task.get("nodeInfo")
         self.svc.registry.drop_task(job_key, task_key)
+        self.svc.jobs.check_terminated(job_key)   # it may have been the last one running
         if node_info:
             shutil.rmtree(self.svc.task_dir(task), ignore_errors=True)
 
     async def kill_running(self, job_key: str, timeout: float = 10) -> None:
         """Kill the job's running task processes and wait until their nodes confirm it."""
         self.queues.pop(job_key, None)
-        mine = [c for c in self.running if c.startswith(job_key + "/")]
-        for compound in mine:
-            pool_key, node_id = self.running[compound]
-            self.svc.node_manager.send(pool_key, node_id, {"op": "kill", "key": compound})
+        mine = [r for r in self.runs.values() if r.compound.startswith(job_key + "/")]
+        for run in mine:
+            self.kill(run)
         deadline = asyncio.get_running_loop().time() + timeout
-        while any(c in self.running for c in mine):
+        while any(r.key in self.runs for r in mine):
             if asyncio.get_running_loop().time() > deadline:
                 break
             await asyncio.sleep(0.02)
