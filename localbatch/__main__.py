@@ -1,4 +1,5 @@
-"""`python -m localbatch up | down | status | env [--json]`: run the local Batch service."""
+"""`python -m localbatch up | down | status | env [--json] | kill-node POOL NODE`: run the local
+Batch service."""
 
 from __future__ import annotations
 
@@ -8,6 +9,7 @@ import shlex
 import sys
 
 from .control import LocalBatchError, down, running, state_dir, up
+from .killnode import kill_node
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -20,6 +22,10 @@ def main(argv: list[str] | None = None) -> int:
     sub.add_parser("status", help="say what is running; exit 3 if not everything is")
     env = sub.add_parser("env", help="print the endpoints and keys as export lines")
     env.add_argument("--json", action="store_true", help="print JSON instead")
+    kill = sub.add_parser("kill-node", help="kill a node's process, as a host failure would "
+                                            "(local only, not a Batch operation)")
+    kill.add_argument("pool", help="the pool's id")
+    kill.add_argument("node", help="the node's id")
     args = parser.parse_args(argv)
     state = state_dir(args.state_dir)
     try:
@@ -49,6 +55,10 @@ def main(argv: list[str] | None = None) -> int:
             else:
                 for name, value in endpoints.items():
                     print(f"export {name}={shlex.quote(value)}")
+        elif args.command == "kill-node":
+            kill_node(state, args.pool, args.node)
+            print(f"killed node {args.node} of pool {args.pool}: localbatch requeues its "
+                  "running tasks and restarts it")
     except LocalBatchError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 1

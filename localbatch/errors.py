@@ -70,6 +70,18 @@ JobBeingTerminated = _error(
     "JobBeingTerminated", 409, "The specified job is being terminated.")
 JobCompleted = _error("JobCompleted", 409, "The specified job is already in a completed state.")
 TaskCompleted = _error("TaskCompleted", 409, "The specified task is already completed.")
+TaskNotCompleted = _error(
+    "TaskNotCompleted", 409, "The specified task is not in a completed state, and the requested "
+                             "operation can be performed only on completed tasks.")
+TaskSucceeded = _error(
+    "TaskSucceeded", 409, "The specified task has already completed successfully, and the "
+                          "requested operation cannot be performed on successful tasks.")
+NodeBeingCreated = _error("NodeBeingCreated", 409, "The specified node is being created.")
+NodeBeingStarted = _error("NodeBeingStarted", 409, "The specified node is being started.")
+NodeBeingRebooted = _error("NodeBeingRebooted", 409, "The specified node is being rebooted.")
+NodeStateUnusable = _error("NodeStateUnusable", 409, "The state of the specified node is unusable.")
+OperationNotValidOnNode = _error(
+    "OperationNotValidOnNode", 409, "The specified operation is not valid on the node.")
 RequestBodyTooLarge = _error(
     "RequestBodyTooLarge", 413, "The request body is too large and exceeds the maximum permissible limit.")
 ConditionNotMet = _error(

@@ -7,6 +7,7 @@ import json
 import logging
 import secrets
 import sys
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 from . import states, wire
@@ -37,6 +38,22 @@ def new_node_doc(svc: Service, pool: dict, dedicated: bool) -> dict:
     if pool.get("startTask"):
         doc["startTask"] = pool["startTask"]
     return doc
+
+
+def pid_file(nodes: Path, pool_key: str, node_id: str) -> Path:
+    """Where the service records a node agent's pid: nodes/<pool>/<node>.pid (beside the node's
+    folder, so the node's file listing does not show it)."""
+    return nodes / pool_key / f"{node_id}.pid"
+
+
+def forget_pid(path: Path, pid: int) -> None:
+    """Remove a pid file if it still names this process (a rebooted node's agent may have
+    written a new one meanwhile)."""
+    try:
+        if int(path.read_text()) == pid:
+            path.unlink()
+    except (OSError, ValueError):
+        pass
 
 
 class NodeManager:
@@ -83,6 +100,8 @@ class NodeManager:
                 stdin=asyncio.subprocess.PIPE, stdout=asyncio.subprocess.PIPE, stderr=agent_log,
                 preexec_fn=die_with_parent, limit=1 << 24)
         self.procs[(pool_key, node_id)] = proc
+        pids = pid_file(root.parent.parent, pool_key, node_id)
+        pids.write_text(str(proc.pid))
         self.set_state(pool_key, node, "starting")
         self.svc.pools.node_allocated(pool_key)
         while line := await proc.stdout.readline():
@@ -91,6 +110,7 @@ class NodeManager:
             except Exception as exc:  # noqa: BLE001 (one bad event must not lose the node)
                 log.error("node %s: an event failed: %s", node_id, frames(exc))
         await proc.wait()
+        forget_pid(pids, proc.pid)
         if self.procs.pop((pool_key, node_id), None) is proc:
             self.svc.on_node_lost(pool_key, node_id)
 

@@ -23,6 +23,15 @@ DEALLOCATION = ("requeue", "terminate", "taskcompletion", "retaineddata")
 POLL = 0.2   # seconds between checks while a leaving node waits for its tasks
 UNSUPPORTED = ("enableAutoScale", "networkConfiguration", "mountConfiguration",
                "applicationPackageReferences", "userAccounts")
+# What PATCH /pools/{poolId} may change here; the rest of BatchPoolUpdateOptions is refused.
+UPDATABLE = ("displayName", "metadata", "startTask")
+# A reboot of a node in these states is refused with the service's documented 409s. The spec
+# says idle or running; Azure also reboots a starttaskfailed node, the usual fix for one. An
+# unusable node is not rebooted here: localbatch restarts a lost node by itself.
+NOT_REBOOTABLE = {"creating": errors.NodeBeingCreated, "starting": errors.NodeBeingStarted,
+                  "waitingforstarttask": errors.NodeBeingStarted,
+                  "rebooting": errors.NodeBeingRebooted, "unusable": errors.NodeStateUnusable,
+                  "leavingpool": errors.OperationNotValidOnNode}
 
 
 class Pools:
@@ -144,19 +153,24 @@ class Pools:
             await self._drain(pool_key, node_id, deallocation == "retaineddata")
             if node_id not in self.svc.registry.nodes.get(pool_key, {}):
                 return   # removed meanwhile (its pool deleted)
-        if deallocation == "terminate":
-            for run in self.svc.tasks.take_node_runs(pool_key, node_id):
-                job_key, task = self.svc.tasks.task_of(run)
-                if task is not None and task["state"] == "running":
-                    self.svc.tasks.kill_orphan(task)
-                    self.svc.tasks.finish(job_key, task, None, ENDED_BY_USER)
-                    self.svc.jobs.check_terminated(job_key)
-        else:
-            self.svc.requeue_node_tasks(pool_key, node_id, count=deallocation == "requeue")
+        self._release_tasks(pool_key, node_id, deallocation)
         await self.svc.node_manager.stop(pool_key, node_id)
         self.svc.registry.drop_node(pool_key, node_id)
         shutil.rmtree(self.svc.node_manager.root(pool_key, node_id), ignore_errors=True)
         self.node_allocated(pool_key)
+
+    def _release_tasks(self, pool_key: str, node_id: str, option: str | None) -> None:
+        """A node's running tasks as a resize or reboot option says: ended for good
+        (terminate), or requeued, counted only when the user asked for it (requeue)."""
+        if option != "terminate":
+            self.svc.requeue_node_tasks(pool_key, node_id, count=option == "requeue")
+            return
+        for run in self.svc.tasks.take_node_runs(pool_key, node_id):
+            job_key, task = self.svc.tasks.task_of(run)
+            if task is not None and task["state"] == "running":
+                self.svc.tasks.kill_orphan(task)
+                self.svc.tasks.finish(job_key, task, None, ENDED_BY_USER)
+                self.svc.jobs.check_terminated(job_key)
 
     async def _drain(self, pool_key: str, node_id: str, retain: bool) -> None:
         """Wait until the node runs nothing, then (retain) until the retentionTime of every task
@@ -200,6 +214,62 @@ class Pools:
         self.svc.registry.touch(pool)
         self._allocate(pool, deallocation)
         return pool
+
+    def update(self, pool_id: str, body: dict) -> dict:
+        """PATCH: only the properties present change; nodes pick up a new start task when they
+        next boot (join the pool or reboot), as on Azure."""
+        pool = self.get(pool_id)
+        if pool["state"] == "deleting":
+            raise errors.PoolBeingDeleted()
+        validate.unsupported(body, tuple(name for name in body if name not in UPDATABLE))
+        if body.get("startTask") is not None:
+            pool["startTask"] = self._start_task(body["startTask"])
+        for name in ("displayName", "metadata"):
+            if body.get(name):
+                pool[name] = body[name]
+            elif name in body and body[name] is not None:   # an empty list or name clears it
+                pool.pop(name, None)
+        self.svc.registry.touch(pool)
+        self.svc.registry.save_pool(pool)
+        return pool
+
+    def reboot(self, pool_id: str, node_id: str, body: dict) -> None:
+        """The node goes rebooting at once (the SDK's poller waits while it is); its tasks are
+        handled as nodeRebootOption says, then its agent restarts and runs the pool's current
+        start task."""
+        pool = self.get(pool_id)
+        if pool["state"] == "deleting":
+            raise errors.PoolBeingDeleted()
+        pool_key = key(pool["id"])
+        node = self.svc.registry.nodes.get(pool_key, {}).get(node_id)
+        if node is None:
+            raise errors.NodeNotFound()
+        if node["state"] in NOT_REBOOTABLE:
+            raise NOT_REBOOTABLE[node["state"]]()
+        option = validate.enum(body.get("nodeRebootOption"), DEALLOCATION, "nodeRebootOption",
+                               "requeue")
+        if pool.get("startTask"):
+            node["startTask"] = pool["startTask"]
+        else:
+            node.pop("startTask", None)
+        self.svc.node_manager.set_state(pool_key, node, "rebooting")
+        self.svc.spawn(self._reboot(pool_key, node_id, option))
+
+    async def _reboot(self, pool_key: str, node_id: str, option: str) -> None:
+        if option in ("taskcompletion", "retaineddata"):
+            await self._drain(pool_key, node_id, option == "retaineddata")
+        else:
+            self._release_tasks(pool_key, node_id, option)
+        node = self.svc.registry.nodes.get(pool_key, {}).get(node_id)
+        if node is None or node["state"] != "rebooting":
+            return   # removed, or lost and restarting already
+        await self.svc.node_manager.stop(pool_key, node_id)
+        pool = self.svc.registry.pools.get(pool_key)
+        if pool is None or pool["state"] != "active" or \
+                node_id not in self.svc.registry.nodes.get(pool_key, {}):
+            return
+        node.pop("startTaskInfo", None)
+        self.svc.node_manager.launch(pool_key, node_id)
 
     def delete(self, pool_id: str) -> None:
         pool = self.get(pool_id)

@@ -277,6 +277,22 @@ class Tasks:
         task = self.get(job_id, task_id)
         self._end(key(job_id), task, ENDED_BY_USER)
 
+    def reactivate(self, job_id: str, task_id: str) -> None:
+        """A failed task runs again as it was defined, its retry count reset (REST spec: only a
+        completed task that failed, in a job that is still active)."""
+        job = self._open_job(job_id)
+        task = self.get(job_id, task_id)
+        if task["state"] != "completed":
+            raise errors.TaskNotCompleted()
+        if task["executionInfo"].get("result") != "failure":
+            raise errors.TaskSucceeded()
+        task["executionInfo"]["retryCount"] = 0
+        for stale in ("exitCode", "lastRetryTime"):
+            task["executionInfo"].pop(stale, None)
+        self.svc.registry.touch(task)
+        self.requeue(key(job["id"]), task, count=False)
+        self.svc.scheduler.kick()
+
     def _end(self, job_key: str, task: dict, failure: dict) -> None:
         run = self.running.get(f"{job_key}/{key(task['id'])}")
         if task["state"] == "active":

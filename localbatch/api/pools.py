@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from .. import errors, schema, wire
 from ..registry import key
-from .http import Call, Reply, accepted, created, entity, listing
+from .http import Call, Reply, accepted, created, entity, entity_headers, listing
 
 
 def create_pool(call: Call) -> Reply:
@@ -34,6 +34,14 @@ def delete_pool(call: Call) -> Reply:
     return Reply(202)
 
 
+def update_pool(call: Call) -> Reply:
+    body = {} if call.body is None else call.body
+    schema.check("BatchPoolUpdateOptions", body)
+    pool = call.svc.pools.get(call.params["pool_id"])
+    wire.precondition(call.headers, pool, read=False)
+    return Reply(200, None, entity_headers(call.svc.pools.update(pool["id"], body)))
+
+
 def resize_pool(call: Call) -> Reply:
     body = {} if call.body is None else call.body
     schema.check("BatchPoolResizeOptions", body)
@@ -58,3 +66,10 @@ def get_node(call: Call) -> Reply:
     if node is None:
         raise errors.NodeNotFound()
     return entity(call, node, "nodes")
+
+
+def reboot_node(call: Call) -> Reply:
+    body = {} if call.body is None else call.body
+    schema.check("BatchNodeRebootOptions", body)
+    call.svc.pools.reboot(call.params["pool_id"], call.params["node_id"], body)
+    return Reply(202)

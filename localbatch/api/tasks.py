@@ -57,3 +57,9 @@ def terminate_task(call: Call) -> Reply:
     _write(call)
     call.svc.tasks.terminate(call.params["job_id"], call.params["task_id"])
     return Reply(204)
+
+
+def reactivate_task(call: Call) -> Reply:
+    _write(call)
+    call.svc.tasks.reactivate(call.params["job_id"], call.params["task_id"])
+    return Reply(204)

@@ -23,6 +23,7 @@ ROOTS = (
     # request bodies
     "BatchPoolCreateOptions", "BatchPoolResizeOptions", "BatchJobCreateOptions",
     "BatchJobTerminateOptions", "BatchTaskCreateOptions", "BatchTaskGroup",
+    "BatchPoolUpdateOptions", "BatchNodeRebootOptions",
     # the entities localbatch stores and answers with
     "BatchPool", "BatchNode", "BatchJob", "BatchTask",
 )
