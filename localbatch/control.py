@@ -10,9 +10,19 @@ import sys
 import time
 from pathlib import Path
 
-from .statedir import PROJECT_ROOT, STORAGE_ACCOUNT, StateDir, exited, free_port, port_open
+from .statedir import (
+    PROJECT_ROOT,
+    STORAGE_ACCOUNT,
+    UMASK,
+    StateDir,
+    exited,
+    free_port,
+    port_open,
+)
+from .transfers import retry_seconds
 
 START_TIMEOUT = 60
+PROCESSES = (("azurite", "blob"), ("service", "batch"))   # name, port; started in this order
 
 
 class LocalBatchError(RuntimeError):
@@ -40,43 +50,73 @@ def running(state: StateDir) -> dict[str, bool]:
 
 
 def up(state: StateDir) -> dict[str, str]:
-    """Start whatever is not running yet (idempotent) and return the endpoints."""
-    state.ensure()
+    """Start whatever is not running yet (idempotent) and return the endpoints.
+
+    Azurite first, and the service only once Azurite answers: the service's recovery restarts
+    the nodes at once, and their tasks upload. What runs already is left alone, so a crashed
+    service never takes a healthy Azurite (and the uploads in flight to it) down with it."""
+    try:
+        retry_seconds()   # a bad value: said here, not as every task's failure
+    except ValueError as exc:
+        raise LocalBatchError(str(exc)) from None
+    try:
+        state.ensure()
+    except PermissionError as exc:
+        raise LocalBatchError(f"Cannot make the state folder private: {exc}. Make it yours "
+                              "(chown) or pick another with --state-dir.") from None
     now = running(state)
     if all(now.values()):
         return state.endpoints()
-    down(state)
     ports = state.ports()
-    for name in ports:   # a port taken by another program since last time: pick a new one
-        deadline = time.monotonic() + 3  # (after a crash, give the dying process a moment)
-        while port_open(ports[name]) and time.monotonic() < deadline:
-            time.sleep(0.05)
-        if port_open(ports[name]):
-            ports[name] = free_port()
+    for name, key in PROCESSES:
+        if not now[key]:
+            _stop(state, name)   # a process that lives but does not listen, if any
+            ports[key] = _usable_port(ports[key])
     state.save_ports(ports)
-    blob = _spawn(state, "azurite", [
-        azurite_binary(), "--blobHost", "127.0.0.1", "--blobPort", str(ports["blob"]),
-        "--location", str(state.path / "azurite"), "--skipApiVersionCheck",
-        "--disableTelemetry", "--silent"],
-        {"AZURITE_ACCOUNTS": f"{STORAGE_ACCOUNT}:{state.keys()['storage_key']}"})
-    service = _spawn(state, "service",
-                     [sys.executable, "-m", "localbatch.server", "--state-dir", str(state.path)])
+    started = []
     try:
-        _wait_listening(state, "azurite", blob, ports["blob"])
-        _wait_listening(state, "service", service, ports["batch"])
+        for name, key in PROCESSES:
+            if not now[key]:
+                started.append(name)
+                _wait_listening(state, name, _spawn(state, name, _command(state, name)),
+                                ports[key])
     except LocalBatchError:
-        down(state)
+        for name in started:
+            _stop(state, name)
         raise
     return state.endpoints()
 
 
-def _spawn(state: StateDir, name: str, argv: list[str], extra_env: dict | None = None
-           ) -> subprocess.Popen:
-    env = {**os.environ, **(extra_env or {})}
+def _command(state: StateDir, name: str) -> list[str]:
+    if name == "azurite":
+        return [azurite_binary(), "--blobHost", "127.0.0.1", "--blobPort",
+                str(state.ports()["blob"]), "--location", str(state.path / "azurite"),
+                "--skipApiVersionCheck", "--disableTelemetry", "--silent"]
+    return [sys.executable, "-m", "localbatch.server", "--state-dir", str(state.path)]
+
+
+def _usable_port(port: int) -> int:
+    """The port again, once a process killed a moment ago has let it go; else a free one (it
+    was taken by another program since)."""
+    deadline = time.monotonic() + 3
+    while port_open(port) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    return free_port() if port_open(port) else port
+
+
+def _spawn(state: StateDir, name: str, argv: list[str]) -> subprocess.Popen:
+    """Start one process in its own session, logging to logs/NAME.log, writing owner-only
+    files (the nodes and tasks the service starts inherit the umask)."""
+    env = dict(os.environ)
+    if name == "azurite":
+        env["AZURITE_ACCOUNTS"] = f"{STORAGE_ACCOUNT}:{state.keys()['storage_key']}"
     env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(PROJECT_ROOT), env.get("PYTHONPATH")]))
-    with open(state.logs / f"{name}.log", "ab") as log:
+    log = state.open_log(name)
+    try:
         proc = subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=log, stderr=log, env=env,
-                                start_new_session=True, cwd=state.path)
+                                start_new_session=True, cwd=state.path, umask=UMASK)
+    finally:
+        os.close(log)
     state.save_pid(name, proc.pid)
     return proc
 
@@ -94,16 +134,16 @@ def _wait_listening(state: StateDir, name: str, proc: subprocess.Popen, port: in
 
 def down(state: StateDir, timeout: float = 15) -> list[str]:
     """Stop the service (its nodes and their tasks with it) and Azurite; return what stopped."""
-    stopped = []
-    for name in ("service", "azurite"):
-        pid = state.pid(name)
-        if pid is None:
-            state.save_pid(name, None)
-            continue
+    return [name for name in ("service", "azurite") if _stop(state, name, timeout)]
+
+
+def _stop(state: StateDir, name: str, timeout: float = 15) -> bool:
+    """Stop one of them, if it runs; forget its pid either way."""
+    pid = state.pid(name)
+    if pid is not None:
         _terminate_group(pid, timeout)
-        state.save_pid(name, None)
-        stopped.append(name)
-    return stopped
+    state.save_pid(name, None)
+    return pid is not None
 
 
 def _terminate_group(pid: int, timeout: float) -> None:

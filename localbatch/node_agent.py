@@ -1,8 +1,12 @@
 """One compute node: a process that runs the start task and tasks it is sent, one process group each.
 
-The service talks to it over stdin/stdout, one JSON object per line. Killing this process is
-losing the node: the service then kills the process groups the node reported as started (no
-pre-exec hook here, so Python starts task processes the fast way).
+The service talks to it over stdin/stdout, one JSON object per line. A task's process group is
+killed when its first process exits, when the task is terminated, and when the node stops (a
+shutdown message or SIGTERM), so background children (`cmd &`) end with their task. A child
+that leaves its group (`setsid`) lives until the node stops, where it is found by the node's
+root in its environment (Linux; one that also clears its environment escapes). Killing this
+process with SIGKILL is losing the node: the service then kills the process groups the node
+reported as started (no pre-exec hook here, so Python starts task processes the fast way).
 """
 
 from __future__ import annotations
@@ -12,7 +16,7 @@ import asyncio
 import ctypes
 import json
 import os
-import shlex
+import re
 import shutil
 import signal
 import subprocess
@@ -33,20 +37,118 @@ def die_with_parent() -> None:
         _libc.prctl(PR_SET_PDEATHSIG, signal.SIGKILL)
 
 
-async def exited(process: subprocess.Popen) -> int:
-    """Wait for a process to end without a thread per child: on Linux its pidfd turns readable
-    when it exits, so a burst of exits is seen in one turn of the event loop."""
-    if not hasattr(os, "pidfd_open"):
-        return await asyncio.to_thread(process.wait)
-    loop = asyncio.get_running_loop()
-    ended = loop.create_future()
-    fd = os.pidfd_open(process.pid)
-    loop.add_reader(fd, lambda: ended.done() or ended.set_result(None))
+WORD_PART = re.compile(r"""
+    (?P<space>[ \t\r\n]+)
+  | '(?P<single>[^']*)'
+  | "(?P<double>[^"\\]*(?:\\.[^"\\]*)*)"
+  | \\(?P<escaped>.)
+  | (?P<plain>[^ \t\r\n'"\\]+)""", re.VERBOSE | re.DOTALL)
+ESCAPE_IN_DOUBLE = re.compile(r'\\(.)', re.DOTALL)
+
+
+def split_command_line(text: str) -> list[str]:
+    """Split a command line into words as shlex.split does (POSIX rules), in linear time:
+    shlex grows each word a character at a time, so a 1 MB word took seconds."""
+    words: list[str] = []
+    word: list[str] | None = None   # None between words; [] is an empty quoted word
+    pos = 0
+    while pos < len(text):
+        part = WORD_PART.match(text, pos)
+        if part is None:
+            raise ValueError("No escaped character" if text[pos] == "\\" else
+                             "No closing quotation")
+        pos = part.end()
+        kind = part.lastgroup
+        if kind == "space":
+            if word is not None:
+                words.append("".join(word))
+            word = None
+            continue
+        piece = part.group(kind)
+        if kind == "double":
+            piece = ESCAPE_IN_DOUBLE.sub(
+                lambda m: m.group(1) if m.group(1) in '"\\' else m.group(0), piece)
+        if word is None:
+            word = []
+        word.append(piece)
+    if word is not None:
+        words.append("".join(word))
+    return words
+
+
+def frames(exc: BaseException) -> str:
+    """An exception's class and where it was raised, without its message (it may hold a SAS)."""
+    return "\n".join([exc.__class__.__name__] + [
+        f"  {f.filename}:{f.lineno} in {f.name}" for f in traceback.extract_tb(exc.__traceback__)])
+
+
+def carries(pid: int, setting: str, exact: bool = True) -> bool:
+    """Whether a process's environment has this NAME=value entry (or, not exact, one that
+    starts with it): how a process a task started is recognised, wherever it went."""
     try:
-        await ended
-    finally:
-        loop.remove_reader(fd)
-        os.close(fd)
+        entries = Path(f"/proc/{pid}/environ").read_bytes().split(b"\0")
+    except OSError:   # gone, not ours to read, or no /proc (macOS)
+        return False
+    mark = setting.encode()
+    return any(e == mark if exact else e.startswith(mark) for e in entries)
+
+
+def end_strays(root: Path) -> None:
+    """Kill what this node's tasks left outside their groups (`setsid cmd &`): every process
+    whose environment names this node's root. Linux only; run as the node stops."""
+    proc = Path("/proc")
+    if not proc.is_dir():
+        return
+    for entry in proc.iterdir():
+        if entry.name.isdigit() and int(entry.name) != os.getpid() and \
+                carries(int(entry.name), f"AZ_BATCH_NODE_ROOT_DIR={root}"):
+            try:
+                os.kill(int(entry.name), signal.SIGKILL)
+            except ProcessLookupError:
+                pass
+
+
+def unknown_failure(key: str, exc: Exception) -> Failure:
+    """A task's failure for a bug on the node ("Unknown", as the service says when it cannot
+    tell); the node's log gets where it happened, never the message (it may hold a SAS)."""
+    sys.stderr.write(f"task {key} failed on the node: {frames(exc)}\n")
+    sys.stderr.flush()
+    return Failure("servererror", "Unknown", f"The node could not run the task "
+                   f"({exc.__class__.__name__}); the node's log has where it failed.")
+
+
+def end_group(pgid: int) -> None:
+    """Kill a task's whole process group (it may be gone already)."""
+    try:
+        os.killpg(pgid, signal.SIGKILL)
+    except (ProcessLookupError, PermissionError):
+        pass
+
+
+async def exited(process: subprocess.Popen) -> int:
+    """Wait for a task's first process to end, kill what it left in its group, and reap it.
+
+    The group is killed while the first process is a zombie, so its pid (the group's id) cannot
+    have been reused. On Linux its pidfd turns readable when it exits, so a burst of exits is
+    seen in one turn of the event loop; elsewhere a thread waits without reaping (WNOWAIT), or,
+    without waitid (macOS before Python 3.13), reaps first: a group id stays reserved while the
+    group has members, so only an empty group's id could have been taken meanwhile."""
+    if hasattr(os, "pidfd_open"):
+        loop = asyncio.get_running_loop()
+        ended = loop.create_future()
+        fd = os.pidfd_open(process.pid)
+        loop.add_reader(fd, lambda: ended.done() or ended.set_result(None))
+        try:
+            await ended
+        finally:
+            loop.remove_reader(fd)
+            os.close(fd)
+    elif hasattr(os, "waitid"):
+        if process.returncode is None:
+            await asyncio.to_thread(os.waitid, os.P_PID, process.pid, os.WEXITED | os.WNOWAIT)
+    else:
+        await asyncio.to_thread(process.wait)
+    end_group(process.pid)
     return process.wait()
 
 
@@ -82,20 +184,27 @@ class Agent:
         reader = asyncio.StreamReader(limit=1 << 24)
         loop = asyncio.get_running_loop()
         await loop.connect_read_pipe(lambda: asyncio.StreamReaderProtocol(reader), sys.stdin)
+        loop.add_signal_handler(signal.SIGTERM, asyncio.current_task().cancel)
         self.emit({"ev": "ready"})
-        while line := await reader.readline():
-            message = json.loads(line)
-            op = message["op"]
-            if op == "run":
-                self.spawn(self.run_task(message["key"], message["spec"]))
-            elif op == "start_task":
-                self.spawn(self.run_start_task(message["spec"]))
-            elif op == "kill":
-                self.kill(message["key"])
-            elif op == "shutdown":
-                break
-        for key in list(self.running):
-            self.kill(key)
+        try:
+            while line := await reader.readline():
+                message = json.loads(line)
+                op = message["op"]
+                if op == "run":
+                    self.spawn(self.run_task(message["key"], message["spec"]))
+                elif op == "start_task":
+                    self.spawn(self.run_start_task(message["spec"]))
+                elif op == "kill":
+                    self.kill(message["key"])
+                elif op == "shutdown":
+                    break
+        except asyncio.CancelledError:   # SIGTERM (`localbatch down`): stop as on shutdown
+            pass
+        finally:
+            self.killed.update(self.active)   # still downloading: never start
+            for key in list(self.running):
+                self.kill(key)
+            end_strays(self.root)
 
     def spawn(self, coro) -> None:
         job = asyncio.ensure_future(coro)
@@ -107,11 +216,8 @@ class Agent:
         if key in self.active:
             self.killed.add(key)
         process = self.running.get(key)
-        if process is not None:
-            try:
-                os.killpg(process.pid, signal.SIGKILL)
-            except ProcessLookupError:
-                pass
+        if process is not None and process.returncode is None:   # reaped: its pid may be reused
+            end_group(process.pid)
 
     async def execute(self, key: str, spec: dict, task_dir: Path, env: dict[str, str]
                       ) -> int | None:
@@ -125,28 +231,24 @@ class Agent:
         except Failure:
             raise
         except Exception as exc:  # noqa: BLE001 (see the docstring)
-            sys.stderr.write(f"task {key} failed on the node: {exc.__class__.__name__}\n" + "".join(
-                f"  {f.filename}:{f.lineno} in {f.name}\n"
-                for f in traceback.extract_tb(exc.__traceback__)))
-            sys.stderr.flush()
-            raise Failure("servererror", "Unknown",
-                          f"The node could not run the task ({exc.__class__.__name__}); the "
-                          "node's log has where it failed.") from None
+            raise unknown_failure(key, exc) from None
 
     async def _execute(self, key: str, spec: dict, task_dir: Path, env: dict[str, str]
                        ) -> int | None:
         wd = task_dir / "wd"
         wd.mkdir(parents=True, exist_ok=True)
         await asyncio.to_thread(transfers.download_resource_files,
-                                spec.get("resourceFiles") or [], wd)
+                                spec.get("resourceFiles") or [], wd, lambda: key in self.killed)
         try:
-            argv = shlex.split(spec["commandLine"])
+            argv = split_command_line(spec["commandLine"])
         except ValueError as exc:
             raise Failure("usererror", "CommandLineInvalid",
                           f"The command line could not be split into words: {exc}.") from None
         program = argv[0] if argv else ""
         if "/" not in program:
             program = shutil.which(program, path=env["PATH"]) or ""
+        elif not os.path.isabs(program):   # ./run.sh: in the task's working directory
+            program = str(wd / program)
         if not program or not os.access(program, os.X_OK):
             raise Failure("usererror", "CommandProgramNotFound",
                           f"The program '{argv[0] if argv else ''}' was not found or is not "
@@ -182,9 +284,14 @@ class Agent:
         return code if code >= 0 else 128 - code
 
     async def run_task(self, key: str, spec: dict) -> None:
+        """Run a task and always report its end: a failure outside the process's run (writing
+        the upload logs, say) ends it as Unknown instead of leaving it running forever."""
         self.active.add(key)
         try:
             await self._run_task(key, spec)
+        except Exception as exc:  # noqa: BLE001 (see the docstring)
+            self.emit({"ev": "done", "key": key, "exitCode": None,
+                       "failure": unknown_failure(key, exc).as_info()})
         finally:
             self.active.discard(key)
 
@@ -210,7 +317,8 @@ class Agent:
             log: list[str] = []
             try:
                 await asyncio.to_thread(transfers.upload_output_files, spec["outputFiles"],
-                                        task_dir / "wd", exit_code, log)
+                                        task_dir / "wd", exit_code, log,
+                                        lambda: key in self.killed)
             except Failure as exc:
                 failure = exc
             (task_dir / "fileuploadout.txt").write_text("\n".join(log) + "\n")
@@ -246,7 +354,6 @@ def main(argv: list[str] | None = None) -> None:
         parser.add_argument(f"--{name}", required=name != "bin-dir", default="")
     parser.add_argument("--dedicated", action="store_true")
     args = parser.parse_args(argv)
-    signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
     asyncio.run(Agent(args).main())
 
 

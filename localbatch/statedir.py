@@ -1,4 +1,8 @@
-"""The state folder: keys, ports, pids and logs of one localbatch instance."""
+"""The state folder: keys, ports, pids and logs of one localbatch instance.
+
+It holds SAS URLs, keys and the learner's blobs, so it is the owner's only: 0700 folders,
+files without group or other permissions (UMASK for every process that writes in it).
+"""
 
 from __future__ import annotations
 
@@ -7,12 +11,14 @@ import json
 import os
 import secrets
 import socket
+import stat
 from dataclasses import dataclass
 from pathlib import Path
 
 BATCH_ACCOUNT = "localbatch"
 STORAGE_ACCOUNT = "localstore"
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
+UMASK = 0o077
 
 
 def default_path() -> Path:
@@ -65,14 +71,31 @@ class StateDir:
         return self.path / "logs"
 
     def ensure(self) -> None:
-        """Create the folder, its random keys (owner-only) and its ports, once."""
-        self.path.mkdir(parents=True, exist_ok=True)
-        self.logs.mkdir(exist_ok=True)
+        """Create the folder, its random keys and its ports, once; make it all owner-only."""
+        self.path.mkdir(mode=0o700, parents=True, exist_ok=True)
+        self.logs.mkdir(mode=0o700, exist_ok=True)
+        self.tighten()
         if not (self.path / "keys.json").exists():
             keys = {"batch_key": _random_key(), "storage_key": _random_key()}
-            _write_private(self.path / "keys.json", keys)
+            _write_private(self.path / "keys.json", json.dumps(keys))
         if not (self.path / "ports.json").exists():
             self.save_ports({"batch": free_port(), "blob": free_port()})
+
+    def tighten(self) -> None:
+        """Take group and other permissions off the folder and everything in it (a folder made
+        before localbatch kept it private). Symbolic links are left alone: their targets may
+        be anywhere (the ffmpeg in bin/ is the kit's). The folder itself goes last, so a
+        private folder means a finished walk, and the next `up` need not walk again."""
+        if not self.path.stat().st_mode & 0o077:
+            return
+        for folder, subfolders, files in os.walk(self.path):
+            for name in [*subfolders, *files]:
+                _owner_only(os.path.join(folder, name))
+        _owner_only(str(self.path))
+
+    def open_log(self, name: str) -> int:
+        """A log file descriptor to append to, owner-only."""
+        return os.open(self.logs / f"{name}.log", os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
 
     def keys(self) -> dict:
         return json.loads((self.path / "keys.json").read_text())
@@ -81,7 +104,7 @@ class StateDir:
         return json.loads((self.path / "ports.json").read_text())
 
     def save_ports(self, ports: dict) -> None:
-        (self.path / "ports.json").write_text(json.dumps(ports))
+        _write_private(self.path / "ports.json", json.dumps(ports))
 
     def pid(self, name: str) -> int | None:
         try:
@@ -101,7 +124,7 @@ class StateDir:
         if pid is None:
             target.unlink(missing_ok=True)
         else:
-            target.write_text(str(pid))
+            _write_private(target, str(pid))
 
     def endpoints(self) -> dict[str, str]:
         """The variables a client needs, named as the notebooks and the Azure samples read them."""
@@ -120,7 +143,18 @@ def _random_key() -> str:
     return base64.b64encode(secrets.token_bytes(64)).decode()
 
 
-def _write_private(path: Path, data: dict) -> None:
+def _write_private(path: Path, text: str) -> None:
     fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
     with os.fdopen(fd, "w") as out:
-        json.dump(data, out)
+        os.fchmod(out.fileno(), 0o600)   # a file made before, with wider permissions
+        out.write(text)
+
+
+def _owner_only(path: str) -> None:
+    """chmod go-rwx, unless it is a link or is gone already (a task's file, deleted meanwhile)."""
+    try:
+        mode = os.lstat(path).st_mode
+        if not stat.S_ISLNK(mode) and mode & 0o077:
+            os.chmod(path, stat.S_IMODE(mode) & 0o700)
+    except FileNotFoundError:
+        pass

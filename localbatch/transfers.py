@@ -3,9 +3,13 @@
 from __future__ import annotations
 
 import glob
+import http.client
 import os
+import random
+import time
 import urllib.error
 import urllib.request
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 from urllib.parse import quote, urlsplit, urlunsplit
@@ -13,6 +17,9 @@ from urllib.parse import quote, urlsplit, urlunsplit
 WILDCARDS = set("*?[")
 STORAGE_VERSION = "2021-12-02"   # Blob REST version of the uploads
 PUT_BLOB_LIMIT = 256 * 1024 * 1024   # larger outputs go in blocks
+RETRY_VARIABLE = "LOCALBATCH_TRANSFER_RETRY_SECONDS"
+RETRY_SECONDS = 120.0   # how long a transfer keeps retrying, about as long as the Storage SDKs
+FIRST_DELAY, MAX_DELAY = 0.5, 5.0   # back-off between attempts, doubling up to MAX_DELAY
 
 
 @dataclass
@@ -47,52 +54,139 @@ def redact(url: str) -> str:
     return urlunsplit((parts.scheme, parts.netloc, parts.path, "", ""))
 
 
-def download_resource_files(resource_files: list[dict], wd: Path) -> None:
+def retry_seconds() -> float:
+    """The retry window: LOCALBATCH_TRANSFER_RETRY_SECONDS, else RETRY_SECONDS (0: no retries)."""
+    raw = os.environ.get(RETRY_VARIABLE, "").strip()
+    if not raw:
+        return RETRY_SECONDS
+    try:
+        seconds = float(raw)
+    except ValueError:
+        seconds = -1.0
+    if not 0 <= seconds < float("inf"):
+        raise ValueError(f"{RETRY_VARIABLE} must be a number of seconds, 0 or more (it is {raw!r}).")
+    return seconds
+
+
+def transient_status(status: int) -> bool:
+    """An answer worth trying again: a timeout, throttling, or a server error (5xx) other than
+    "not implemented" and "version not supported", as the Storage SDKs retry."""
+    return status in (408, 429) or (500 <= status < 600 and status not in (501, 505))
+
+
+def transient(exc: BaseException) -> bool:
+    """A plain request's failure that may pass: no answer (refused, reset, timed out, cut off)
+    or a transient status. A local file error or a 403/404 is final."""
+    if isinstance(exc, urllib.error.HTTPError):
+        return transient_status(exc.code)
+    if isinstance(exc, _Refused):
+        return transient_status(exc.status)
+    return isinstance(exc, (urllib.error.URLError, ConnectionError, TimeoutError,
+                            http.client.HTTPException))
+
+
+def never() -> bool:
+    return False
+
+
+def retrying(attempt: Callable[[], object], is_transient: Callable[[BaseException], bool],
+             what: str, log: list[str] | None = None, stopped: Callable[[], bool] = never):
+    """attempt() until it succeeds, a failure is not transient, the retry window is over or
+    stopped() (the task was ended): then its last failure is raised. Back-off doubles from
+    FIRST_DELAY, with jitter, so that nodes retrying together do not hit a storage service
+    that is starting up in step."""
+    deadline = time.monotonic() + retry_seconds()
+    delay = FIRST_DELAY
+    while True:
+        try:
+            return attempt()
+        except Exception as exc:
+            remaining = deadline - time.monotonic()
+            if remaining <= 0 or not is_transient(exc) or stopped():
+                raise
+            pause = min(delay * random.uniform(0.8, 1.2), remaining)
+            if log is not None:
+                log.append(f"{what} failed: {exc.__class__.__name__}; retrying in {pause:.1f} s")
+            resume = time.monotonic() + pause
+            while time.monotonic() < resume and not stopped():
+                time.sleep(min(0.1, pause))
+            if stopped():
+                raise
+            delay = min(delay * 2, MAX_DELAY)
+
+
+def download_resource_files(resource_files: list[dict], wd: Path,
+                            stopped: Callable[[], bool] = never) -> None:
+    """Download each resource file, retrying transient failures until stopped() says the task
+    was ended."""
     for spec in resource_files:
         if spec.get("httpUrl"):
-            _download_http(spec, wd)
+            _download_http(spec, wd, stopped)
         else:
-            _download_container(spec, wd)
+            _download_container(spec, wd, stopped)
 
 
 def _set_mode(path: Path, spec: dict) -> None:
     path.chmod(int(spec.get("fileMode") or "0770", 8))
 
 
-def _download_http(spec: dict, wd: Path) -> None:
+def _download_http(spec: dict, wd: Path, stopped: Callable[[], bool]) -> None:
     url, relative = spec["httpUrl"], spec["filePath"]
     target = inside(wd, relative)
     target.parent.mkdir(parents=True, exist_ok=True)
-    try:
+
+    def attempt() -> None:
         with urllib.request.urlopen(url, timeout=300) as response, open(target, "wb") as out:
             while chunk := response.read(1 << 20):
                 out.write(chunk)
+
+    try:
+        retrying(attempt, transient, f"downloading {redact(url)}", stopped=stopped)
     except urllib.error.HTTPError as exc:
         code, category = {404: ("BlobNotFound", "usererror"),
                           403: ("BlobAccessDenied", "usererror")}.get(
             exc.code, ("BlobDownloadMiscError", "servererror"))
         raise Failure(category, code, f"Downloading {redact(url)} failed: HTTP {exc.code}.",
                       {"FilePath": relative, "HttpStatusCode": str(exc.code)}) from None
-    except OSError as exc:
+    except (OSError, http.client.HTTPException) as exc:
         raise Failure("servererror", "BlobDownloadMiscError",
                       f"Downloading {redact(url)} failed: {exc.__class__.__name__}.",
                       {"FilePath": relative}) from None
     _set_mode(target, spec)
 
 
-def _download_container(spec: dict, wd: Path) -> None:
-    from azure.core.exceptions import AzureError, HttpResponseError, ResourceNotFoundError
+def _download_container(spec: dict, wd: Path, stopped: Callable[[], bool]) -> None:
+    from azure.core.exceptions import (
+        AzureError,
+        HttpResponseError,
+        ResourceNotFoundError,
+        ServiceRequestError,
+        ServiceResponseError,
+    )
     from azure.storage.blob import ContainerClient  # here, not at the top: nodes start faster
+
+    def sdk_transient(exc: BaseException) -> bool:
+        if isinstance(exc, HttpResponseError):
+            return transient_status(exc.status_code or 0)
+        return isinstance(exc, (ServiceRequestError, ServiceResponseError))
 
     url = spec["storageContainerUrl"]
     folder = inside(wd, spec["filePath"]) if spec.get("filePath") else wd
     try:
-        container = ContainerClient.from_container_url(url, retry_total=0)   # as the plain requests
-        for blob in container.list_blobs(name_starts_with=spec.get("blobPrefix") or None):
-            target = inside(folder, blob.name)
+        container = ContainerClient.from_container_url(url, retry_total=0)   # retried here
+        names = retrying(lambda: [blob.name for blob in container.list_blobs(
+            name_starts_with=spec.get("blobPrefix") or None)], sdk_transient,
+            f"listing {redact(url)}", stopped=stopped)
+        for name in names:
+            target = inside(folder, name)
             target.parent.mkdir(parents=True, exist_ok=True)
-            with open(target, "wb") as out:
-                container.download_blob(blob.name).readinto(out)
+
+            def attempt(name: str = name, target: Path = target) -> None:
+                with open(target, "wb") as out:
+                    container.download_blob(name).readinto(out)
+
+            retrying(attempt, sdk_transient, f"downloading {name} from {redact(url)}",
+                     stopped=stopped)
             _set_mode(target, spec)
     except ResourceNotFoundError:
         raise Failure("usererror", "ResourceContainerNotFound",
@@ -132,8 +226,9 @@ def _matches(pattern: str, wd: Path) -> tuple[list[Path], Path]:
 
 
 def upload_output_files(output_files: list[dict], wd: Path, exit_code: int | None,
-                        log: list[str]) -> None:
-    """Upload each matching file by its condition; raise the first upload failure."""
+                        log: list[str], stopped: Callable[[], bool] = never) -> None:
+    """Upload each matching file by its condition, retrying transient failures until stopped();
+    raise the first upload failure."""
     for spec in output_files:
         condition = (spec.get("uploadOptions") or {}).get("uploadCondition", "taskcompletion")
         if not should_upload(condition, exit_code):
@@ -149,7 +244,7 @@ def upload_output_files(output_files: list[dict], wd: Path, exit_code: int | Non
                 relative = path.relative_to(base).as_posix()
                 prefix = (destination.get("path") or "").strip("/")
                 name = f"{prefix}/{relative}" if prefix else relative
-            _upload(destination["containerUrl"], name, path, log)
+            _upload(destination["containerUrl"], name, path, log, stopped)
 
 
 def _blob_url(container_url: str, name: str) -> str:
@@ -193,15 +288,20 @@ def _put_blocks(url: str, path: Path) -> None:
         raise ConnectionError(exc.__class__.__name__) from None
 
 
-def _upload(container_url: str, name: str, path: Path, log: list[str]) -> None:
+def _upload(container_url: str, name: str, path: Path, log: list[str],
+            stopped: Callable[[], bool]) -> None:
     where = f"{redact(container_url)}/{name}"
     url = _blob_url(container_url, name)
-    try:
+
+    def attempt() -> None:
         size = path.stat().st_size
         if size > PUT_BLOB_LIMIT:
             _put_blocks(url, path)
         else:
             _put_blob(url, path, size)
+
+    try:
+        retrying(attempt, transient, f"upload of {path.name} to {where}", log, stopped)
     except _Refused as exc:
         if exc.status == 403:
             code = "FileUploadAccessDenied"
@@ -215,7 +315,7 @@ def _upload(container_url: str, name: str, path: Path, log: list[str]) -> None:
         raise Failure("usererror", code,
                       f"One or more output files failed to upload: {path.name} to {where} "
                       f"(HTTP {exc.status} {exc.error_code}).") from None
-    except OSError as exc:
+    except (OSError, http.client.HTTPException) as exc:
         log.append(f"upload of {path.name} to {where} failed: {exc.__class__.__name__}")
         raise Failure("usererror", "FileUploadMiscError",
                       f"Uploading {path.name} to {where} failed: {exc.__class__.__name__}.") from None

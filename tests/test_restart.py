@@ -1,14 +1,18 @@
-"""A service killed outright loses nothing it acknowledged, and finishes its work after `up`."""
+"""A service killed outright loses nothing it acknowledged, and finishes its work after `up`;
+`up` starts only what is down, Azurite before the service."""
 
 from __future__ import annotations
 
 import os
 import signal
+from pathlib import Path
 
+import pytest
 from azure.batch import BatchClient, models
 
-from localbatch.control import up
-from localbatch.statedir import StateDir
+from localbatch import control
+from localbatch.control import LocalBatchError, down, up
+from localbatch.statedir import StateDir, port_open
 from tests.conftest import (
     alive,
     batch_client,
@@ -71,3 +75,52 @@ def test_running_tasks_run_again_after_a_crash_and_complete_once(own_state: Stat
         assert len((runs / f"t{i}").read_text().split()) == 2  # ran again, once
     counts = batch.get_job_task_counts(job_id).task_counts
     assert (counts.completed, counts.succeeded) == (2, 2)
+
+
+def kill(state: StateDir, name: str) -> None:
+    pid = state.pid(name)
+    os.killpg(pid, signal.SIGKILL)
+    wait_for(lambda: not alive(pid), 10, f"{name} to die")
+
+
+def test_up_starts_only_what_is_down(own_state: StateDir) -> None:
+    before = {name: own_state.pid(name) for name in ("service", "azurite")}
+    kill(own_state, "service")
+    up(own_state)
+    assert own_state.pid("azurite") == before["azurite"]
+    assert own_state.pid("service") not in (None, before["service"])
+    service = own_state.pid("service")
+    kill(own_state, "azurite")
+    up(own_state)
+    assert own_state.pid("service") == service
+    assert own_state.pid("azurite") not in (None, before["azurite"])
+    assert control.running(own_state) == {"batch": True, "blob": True}
+
+
+def test_the_service_starts_once_azurite_answers(tmp_path: Path,
+                                                 monkeypatch: pytest.MonkeyPatch) -> None:
+    """Its recovery restarts the nodes at once, and their tasks upload: Azurite must be up."""
+    state = StateDir(tmp_path / "state")
+    spawned: list[tuple[str, bool]] = []
+    spawn = control._spawn
+
+    def recording(state: StateDir, name: str, argv: list[str]):
+        spawned.append((name, port_open(state.ports()["blob"])))
+        return spawn(state, name, argv)
+
+    monkeypatch.setattr(control, "_spawn", recording)
+    try:
+        up(state)
+    finally:
+        down(state)
+    assert spawned == [("azurite", False), ("service", True)]
+
+
+def test_a_retry_window_that_is_not_seconds_stops_up_before_anything_starts(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("LOCALBATCH_TRANSFER_RETRY_SECONDS", "2 minutes")
+    state = StateDir(tmp_path / "state")
+    with pytest.raises(LocalBatchError, match="LOCALBATCH_TRANSFER_RETRY_SECONDS must be a "
+                                              "number of seconds, 0 or more .it is '2 minutes'"):
+        up(state)
+    assert not state.path.exists()
