@@ -53,7 +53,7 @@ setup: ## make .venv (pip, constraints.txt) and node_modules (npm ci, Azurite); 
 		echo "$$node_hash" > $(NODE_STAMP); done="$$done node_modules"; \
 	fi; \
 	if git rev-parse --git-dir >/dev/null 2>&1; then \
-		git config filter.notebook-metadata.clean "$(VENV_PY) scripts/notebook_metadata.py"; \
+		git config filter.notebook-metadata.clean "$(PYTHON) scripts/notebook_metadata.py"; \
 	fi; \
 	if [ -z "$$done" ]; then \
 		echo "setup: up to date (.venv and node_modules match their lock files)"; \
