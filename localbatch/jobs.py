@@ -4,27 +4,29 @@ from __future__ import annotations
 
 import asyncio
 import shutil
-from typing import TYPE_CHECKING
 
 from . import errors, states, validate, wire
-from .registry import key
-
-if TYPE_CHECKING:
-    from .service import Service
+from .background import Background
+from .joblife import JobLife
+from .paths import Paths
+from .registry import Registry, key
+from .tasks import Tasks
 
 UNSUPPORTED = ("jobManagerTask", "jobPreparationTask", "jobReleaseTask", "networkConfiguration",
                "usesTaskDependencies")
 
 
 class Jobs:
-    def __init__(self, svc: Service):
-        self.svc = svc
+    def __init__(self, registry: Registry, life: JobLife, tasks: Tasks, paths: Paths,
+                 background: Background, base_url: str):
+        self.registry, self.life, self.tasks = registry, life, tasks
+        self.paths, self.background, self.base_url = paths, background, base_url
 
     def get(self, job_id: str) -> dict:
-        job = self.svc.registry.jobs.get(key(job_id))
-        if job is None:
-            raise errors.JobNotFound()
-        return job
+        return self.life.get(job_id)
+
+    def listed(self) -> list[tuple[str, dict]]:
+        return sorted(self.registry.jobs.items())
 
     def create(self, body: dict) -> dict:
         job_id = validate.ident(body)
@@ -35,11 +37,11 @@ class Jobs:
                                    "localbatch does not emulate auto pools: create a pool first.")
         validate.require(pool_info, "poolId", "poolInfo.")
         constraints = body.get("constraints") or {}
-        if key(job_id) in self.svc.registry.jobs:
+        if key(job_id) in self.registry.jobs:
             raise errors.JobExists()
         stamp = wire.iso(wire.now())
         job = {
-            "id": job_id, "url": f"{self.svc.base_url}/jobs/{job_id}",
+            "id": job_id, "url": f"{self.base_url}/jobs/{job_id}",
             "creationTime": stamp, "state": "active", "stateTransitionTime": stamp,
             "priority": body.get("priority", 0),
             "maxParallelTasks": body.get("maxParallelTasks", -1),
@@ -63,8 +65,8 @@ class Jobs:
             if body.get(name):
                 job[name] = body[name]
         validate.environment(job.get("commonEnvironmentSettings"), "commonEnvironmentSettings")
-        self.svc.registry.touch(job)
-        self.svc.registry.save_job(job)
+        self.registry.touch(job)
+        self.registry.save_job(job)
         return job
 
     def terminate(self, job_id: str, reason: str = "UserTerminate") -> None:
@@ -76,47 +78,31 @@ class Jobs:
             raise errors.JobCompleted()
         states.move("job", job, "terminating")
         job["_terminateReason"] = reason
-        self.svc.registry.touch(job)
-        self.svc.registry.save_job(job)
-        self.svc.tasks.end_running(key(job_id))
-        self.check_terminated(key(job_id))
-
-    def check_terminated(self, job_key: str) -> None:
-        """A terminating job completes once none of its tasks is running any more."""
-        job = self.svc.registry.jobs.get(job_key)
-        if job is None or job["state"] != "terminating":
-            return
-        if not any(c.startswith(job_key + "/") for c in self.svc.tasks.running):
-            self.complete(job, job.pop("_terminateReason", "UserTerminate"))
-
-    def complete(self, job: dict, reason: str) -> None:
-        states.move("job", job, "completed")
-        job["executionInfo"].update(endTime=job["stateTransitionTime"], terminateReason=reason)
-        self.svc.registry.save_job(job)
-
-    def check_all_done(self, job_key: str) -> None:
-        """onAllTasksComplete=terminatejob: the job completes when its last task does."""
-        job = self.svc.registry.jobs.get(job_key)
-        if job is None or job["state"] != "active" or job["onAllTasksComplete"] != "terminatejob":
-            return
-        tasks = self.svc.registry.tasks.get(job_key, {}).values()
-        if tasks and all(t["state"] == "completed" for t in tasks):
-            self.complete(job, "AllTasksComplete")
+        self.registry.touch(job)
+        self.registry.save_job(job)
+        self.tasks.end_running(key(job_id))
+        self.life.check_terminated(key(job_id))
 
     def delete(self, job_id: str) -> None:
         job = self.get(job_id)
         if job["state"] == "deleting":
             raise errors.JobBeingDeleted()
         states.move("job", job, "deleting")
-        self.svc.registry.touch(job)
-        self.svc.registry.save_job(job)
-        self.svc.spawn(self._reclaim(key(job_id)))
+        self.registry.touch(job)
+        self.registry.save_job(job)
+        self.background.spawn(self._reclaim(key(job_id)))
 
     async def _reclaim(self, job_key: str) -> None:
-        await self.svc.tasks.kill_running(job_key)
-        job_id = self.svc.registry.jobs[job_key]["id"]
-        self.svc.registry.drop_job(job_key)
-        folders = [self.svc.node_manager.root(pool_key, node_id) / "workitems" / job_id
-                   for pool_key, nodes in self.svc.registry.nodes.items() for node_id in nodes]
-        for folder in folders:  # off the event loop: thousands of task folders take a while
+        await self.tasks.kill_running(job_key)
+        job_id = self.registry.jobs[job_key]["id"]
+        self.registry.drop_job(job_key)
+        for folder in self.paths.job_folders(job_id, self.registry.nodes):
+            # off the event loop: thousands of task folders take a while
             await asyncio.to_thread(shutil.rmtree, folder, True)
+
+    def recover(self, job_key: str) -> None:
+        """After a restart: a deletion under way finishes, the job's tasks queue again."""
+        if self.registry.jobs[job_key]["state"] == "deleting":
+            self.registry.drop_job(job_key)
+        else:
+            self.tasks.recover_job(job_key)

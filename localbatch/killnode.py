@@ -13,7 +13,7 @@ import signal
 from pathlib import Path
 
 from .control import LocalBatchError, running
-from .nodes import pid_file
+from .paths import Paths
 from .registry import key
 from .statedir import StateDir, exited
 
@@ -42,11 +42,11 @@ def kill_node(state: StateDir, pool_id: str, node_id: str) -> None:
     if not all(running(state).values()):
         raise LocalBatchError("localbatch is not running: start it with "
                               "`python -m localbatch up`.")
-    nodes = state.path / "nodes"
-    if not (nodes / key(pool_id)).is_dir():
+    paths = Paths(state.path)
+    if not paths.pool(key(pool_id)).is_dir():
         raise LocalBatchError(f"localbatch has no pool {pool_id!r} with nodes: "
                               "`batch.list_pools()` lists the pools.")
-    pid = _agent_pid(pid_file(nodes, key(pool_id), node_id), node_id)
+    pid = _agent_pid(paths.pid_file(key(pool_id), node_id), node_id)
     if pid is None:
         raise LocalBatchError(f"pool {pool_id!r} has no running node {node_id!r}: "
                               f"`batch.list_nodes({pool_id!r})` lists its nodes.")

@@ -14,7 +14,6 @@ from __future__ import annotations
 import argparse
 import asyncio
 import ctypes
-import json
 import os
 import re
 import shutil
@@ -24,7 +23,7 @@ import sys
 import traceback
 from pathlib import Path
 
-from . import transfers
+from . import protocol, transfers
 from .transfers import Failure
 
 _libc = ctypes.CDLL(None, use_errno=True) if sys.platform.startswith("linux") else None
@@ -175,7 +174,7 @@ class Agent:
         self.jobs: set[asyncio.Task] = set()
 
     def emit(self, event: dict) -> None:
-        sys.stdout.write(json.dumps(event) + "\n")
+        sys.stdout.write(protocol.encode(event).decode())
         sys.stdout.flush()
 
     async def main(self) -> None:
@@ -185,18 +184,18 @@ class Agent:
         loop = asyncio.get_running_loop()
         await loop.connect_read_pipe(lambda: asyncio.StreamReaderProtocol(reader), sys.stdin)
         loop.add_signal_handler(signal.SIGTERM, asyncio.current_task().cancel)
-        self.emit({"ev": "ready"})
+        self.emit(protocol.ready())
         try:
             while line := await reader.readline():
-                message = json.loads(line)
+                message = protocol.decode(line)
                 op = message["op"]
-                if op == "run":
+                if op == protocol.RUN:
                     self.spawn(self.run_task(message["key"], message["spec"]))
-                elif op == "start_task":
+                elif op == protocol.START_TASK:
                     self.spawn(self.run_start_task(message["spec"]))
-                elif op == "kill":
+                elif op == protocol.KILL:
                     self.kill(message["key"])
-                elif op == "shutdown":
+                elif op == protocol.SHUTDOWN:
                     break
         except asyncio.CancelledError:   # SIGTERM (`localbatch down`): stop as on shutdown
             pass
@@ -267,7 +266,7 @@ class Agent:
                                   f"The program '{argv[0]}' could not be started: "
                                   f"{exc.strerror}.") from None
             self.running[key] = process
-            self.emit({"ev": "started", "key": key, "pid": process.pid})
+            self.emit(protocol.started(key, process.pid))
             await asyncio.sleep(0)   # let the loop see other tasks' exits before the next spawn
         limit = spec.get("maxWallClockSeconds")
         try:
@@ -290,8 +289,7 @@ class Agent:
         try:
             await self._run_task(key, spec)
         except Exception as exc:  # noqa: BLE001 (see the docstring)
-            self.emit({"ev": "done", "key": key, "exitCode": None,
-                       "failure": unknown_failure(key, exc).as_info()})
+            self.emit(protocol.done(key, None, unknown_failure(key, exc).as_info()))
         finally:
             self.active.discard(key)
 
@@ -306,7 +304,7 @@ class Agent:
             failure = exc
         if key in self.killed:
             self.killed.discard(key)
-            self.emit({"ev": "done", "key": key, "killed": True, "exitCode": exit_code})
+            self.emit(protocol.done(key, exit_code, killed=True))
             return
         if failure is None and exit_code not in (None, 0):
             failure = Failure("usererror", "FailureExitCode",
@@ -325,8 +323,7 @@ class Agent:
             (task_dir / "fileuploaderr.txt").write_text(
                 (failure.message + "\n") if failure and failure.code.startswith("FileUpload")
                 else "")
-        self.emit({"ev": "done", "key": key, "exitCode": exit_code,
-                   "failure": failure.as_info() if failure else None})
+        self.emit(protocol.done(key, exit_code, failure.as_info() if failure else None))
 
     async def run_start_task(self, spec: dict) -> None:
         task_dir = self.root / "startup"
@@ -335,17 +332,16 @@ class Agent:
         retries = spec.get("maxTaskRetryCount", 0)
         attempt = 0
         while True:
-            self.emit({"ev": "starttask", "state": "running", "retryCount": attempt})
+            self.emit(protocol.start_task_state("running", attempt))
             exit_code, failure = None, None
             try:
-                exit_code = await self.execute("startup", spec, task_dir, env)
+                exit_code = await self.execute(protocol.START_TASK_KEY, spec, task_dir, env)
             except Failure as exc:
                 failure = exc.as_info()
             if exit_code == 0 or failure or (retries != -1 and attempt >= retries):
                 break
             attempt += 1
-        self.emit({"ev": "starttask", "state": "completed", "retryCount": attempt,
-                   "exitCode": exit_code, "failure": failure})
+        self.emit(protocol.start_task_state("completed", attempt, exit_code, failure))
 
 
 def main(argv: list[str] | None = None) -> None:

@@ -1,30 +1,48 @@
-"""Compute nodes: one agent process each, their states, and what their events mean."""
+"""Compute nodes: one agent process each, their states and slots, and their events passed on."""
 
 from __future__ import annotations
 
 import asyncio
-import json
 import logging
 import secrets
 import sys
+from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import Protocol
 
-from . import states, wire
+from . import protocol, states, wire
 from .node_agent import die_with_parent, frames
-
-if TYPE_CHECKING:
-    from .service import Service
+from .paths import Paths
+from .registry import Registry
+from .runs import Run, RunBook
 
 log = logging.getLogger(__name__)
 
 
-def new_node_doc(svc: Service, pool: dict, dedicated: bool) -> dict:
+class NodeEvents(Protocol):
+    """The one handler of what nodes report (wired in service.py)."""
+
+    def node_started(self, pool_key: str) -> None: ...
+    def node_ready(self) -> None: ...
+    def node_lost(self, pool_key: str, node_id: str) -> None: ...
+    def task_started(self, run_key: str, pid: int) -> None: ...
+    def task_done(self, run_key: str, event: dict) -> None: ...
+
+
+@dataclass(frozen=True)
+class Agent:
+    """What every node agent is started with."""
+    account: str
+    base_url: str
+    bin_dir: Path
+
+
+def new_node_doc(base_url: str, pool: dict, dedicated: bool) -> dict:
     node_id = f"tvmps_{secrets.token_hex(32)}_{'d' if dedicated else 'p'}"
     stamp = wire.iso(wire.now())
     doc = {
         "id": node_id,
-        "url": f"{svc.base_url}/pools/{pool['id']}/nodes/{node_id}",
+        "url": f"{base_url}/pools/{pool['id']}/nodes/{node_id}",
         "state": "creating", "schedulingState": "enabled",
         "stateTransitionTime": stamp, "allocationTime": stamp,
         "ipAddress": "127.0.0.1", "affinityId": f"TVM:{node_id}", "vmSize": pool["vmSize"],
@@ -40,12 +58,6 @@ def new_node_doc(svc: Service, pool: dict, dedicated: bool) -> dict:
     return doc
 
 
-def pid_file(nodes: Path, pool_key: str, node_id: str) -> Path:
-    """Where the service records a node agent's pid: nodes/<pool>/<node>.pid (beside the node's
-    folder, so the node's file listing does not show it)."""
-    return nodes / pool_key / f"{node_id}.pid"
-
-
 def forget_pid(path: Path, pid: int) -> None:
     """Remove a pid file if it still names this process (a rebooted node's agent may have
     written a new one meanwhile)."""
@@ -57,15 +69,17 @@ def forget_pid(path: Path, pid: int) -> None:
 
 
 class NodeManager:
-    """Starts and stops node agent processes and turns their events into state changes."""
+    """Starts and stops node agent processes, owns their states and slot counts, and passes
+    what they report to one handler."""
 
-    def __init__(self, svc: Service):
-        self.svc = svc
+    def __init__(self, registry: Registry, book: RunBook, paths: Paths, agent: Agent):
+        self.registry, self.book, self.paths, self.agent = registry, book, paths, agent
+        self.events: NodeEvents | None = None
         self.procs: dict[tuple[str, str], asyncio.subprocess.Process] = {}
         self.readers: set[asyncio.Task] = set()
 
-    def root(self, pool_key: str, node_id: str):
-        return self.svc.state_dir / "nodes" / pool_key / node_id
+    def attach(self, events: NodeEvents) -> None:
+        self.events = events
 
     def launch(self, pool_key: str, node_id: str) -> None:
         reader = asyncio.get_running_loop().create_task(self._run(pool_key, node_id))
@@ -82,42 +96,42 @@ class NodeManager:
         proc = self.procs.pop((pool_key, node_id), None)
         if proc is not None and proc.returncode is None:
             proc.kill()
-        self.svc.on_node_lost(pool_key, node_id)
+        self.events.node_lost(pool_key, node_id)
 
     async def _run(self, pool_key: str, node_id: str) -> None:
-        pool = self.svc.registry.pools[pool_key]
-        node = self.svc.registry.nodes[pool_key][node_id]
-        root = self.root(pool_key, node_id)
+        pool = self.registry.pools[pool_key]
+        node = self.registry.nodes[pool_key][node_id]
+        root = self.paths.node(pool_key, node_id)
         root.mkdir(parents=True, exist_ok=True)
-        logs = self.svc.state_dir / "logs"
-        logs.mkdir(exist_ok=True)
-        with open(logs / f"node-{node_id[:16]}.log", "ab") as agent_log:
+        self.paths.logs.mkdir(exist_ok=True)
+        with open(self.paths.node_log(node_id), "ab") as agent_log:
             proc = await asyncio.create_subprocess_exec(
                 sys.executable, "-m", "localbatch.node_agent", "--root", str(root),
                 "--node-id", node_id, "--pool-id", pool["id"],
-                "--account-name", self.svc.account, "--account-url", self.svc.base_url,
-                "--bin-dir", str(self.svc.bin_dir), *(["--dedicated"] if node["isDedicated"] else []),
+                "--account-name", self.agent.account, "--account-url", self.agent.base_url,
+                "--bin-dir", str(self.agent.bin_dir),
+                *(["--dedicated"] if node["isDedicated"] else []),
                 stdin=asyncio.subprocess.PIPE, stdout=asyncio.subprocess.PIPE, stderr=agent_log,
                 preexec_fn=die_with_parent, limit=1 << 24)
         self.procs[(pool_key, node_id)] = proc
-        pids = pid_file(root.parent.parent, pool_key, node_id)
+        pids = self.paths.pid_file(pool_key, node_id)
         pids.write_text(str(proc.pid))
         self.set_state(pool_key, node, "starting")
-        self.svc.pools.node_allocated(pool_key)
+        self.events.node_started(pool_key)
         while line := await proc.stdout.readline():
             try:
-                self.on_event(pool_key, node_id, json.loads(line))
+                self.on_event(pool_key, node_id, protocol.decode(line))
             except Exception as exc:  # noqa: BLE001 (one bad event must not lose the node)
                 log.error("node %s: an event failed: %s", node_id, frames(exc))
         await proc.wait()
         forget_pid(pids, proc.pid)
         if self.procs.pop((pool_key, node_id), None) is proc:
-            self.svc.on_node_lost(pool_key, node_id)
+            self.events.node_lost(pool_key, node_id)
 
     def send(self, pool_key: str, node_id: str, message: dict) -> None:
         proc = self.procs.get((pool_key, node_id))
         if proc is not None and proc.stdin is not None and not proc.stdin.is_closing():
-            proc.stdin.write((json.dumps(message) + "\n").encode())
+            proc.stdin.write(protocol.encode(message))
 
     async def stop(self, pool_key: str, node_id: str) -> None:
         """Shut a node down: its tasks' process groups are killed, then the agent exits."""
@@ -125,7 +139,7 @@ class NodeManager:
         if proc is None:
             return
         if proc.stdin is not None and not proc.stdin.is_closing():
-            proc.stdin.write(b'{"op": "shutdown"}\n')
+            proc.stdin.write(protocol.encode(protocol.shutdown()))
             proc.stdin.close()
         try:
             await asyncio.wait_for(proc.wait(), timeout=5)
@@ -135,23 +149,23 @@ class NodeManager:
 
     def set_state(self, pool_key: str, node: dict, new_state: str) -> None:
         if states.move("node", node, new_state):
-            self.svc.registry.save_node(pool_key, node)
+            self.registry.save_node(pool_key, node)
 
     def on_event(self, pool_key: str, node_id: str, event: dict) -> None:
-        node = self.svc.registry.nodes.get(pool_key, {}).get(node_id)
+        node = self.registry.nodes.get(pool_key, {}).get(node_id)
         if node is None:
             return
         kind = event["ev"]
-        if node["state"] == "leavingpool" and kind not in ("started", "done"):
+        if node["state"] == "leavingpool" and kind not in (protocol.STARTED, protocol.DONE):
             return
-        if kind == "ready":
+        if kind == protocol.READY:
             self.on_ready(pool_key, node)
-        elif kind == "starttask":
+        elif kind == protocol.START_TASK_STATE:
             self.on_start_task(pool_key, node, event)
-        elif kind == "started" and event["key"] != "startup":
-            self.svc.tasks.on_started(event["key"], event["pid"])
-        elif kind == "done":
-            self.svc.tasks.on_done(event["key"], event)
+        elif kind == protocol.STARTED and event["key"] != protocol.START_TASK_KEY:
+            self.events.task_started(event["key"], event["pid"])
+        elif kind == protocol.DONE:
+            self.events.task_done(event["key"], event)
 
     def on_ready(self, pool_key: str, node: dict) -> None:
         now = wire.iso(wire.now())
@@ -160,13 +174,13 @@ class NodeManager:
         start_task = node.get("startTask")
         if not start_task:
             self.set_state(pool_key, node, "idle")
-            self.svc.scheduler.kick()
+            self.events.node_ready()
             return
         env = {s["name"]: s.get("value", "") for s in start_task.get("environmentSettings", [])}
-        self.send(pool_key, node["id"], {"op": "start_task", "spec": {**start_task, "env": env}})
+        self.send(pool_key, node["id"], protocol.start_task({**start_task, "env": env}))
         self.set_state(pool_key, node, "waitingforstarttask" if start_task.get(
             "waitForSuccess", True) else "idle")
-        self.svc.scheduler.kick()
+        self.events.node_ready()
 
     def on_start_task(self, pool_key: str, node: dict, event: dict) -> None:
         now = wire.iso(wire.now())
@@ -191,5 +205,59 @@ class NodeManager:
                 info["failureInfo"] = failure
             if node["state"] == "waitingforstarttask":
                 self.set_state(pool_key, node, "starttaskfailed" if failure else "idle")
-                self.svc.scheduler.kick()
-        self.svc.registry.save_node(pool_key, node)
+                self.events.node_ready()
+        self.registry.save_node(pool_key, node)
+
+    # -- slots: counted from the runs a node holds, never incremented, so they cannot drift --
+
+    def dispatch(self, run: Run, spec: dict) -> None:
+        """Send a run to its node, whose slots it now holds."""
+        self.count_slots(run.pool_key, run.node_id)
+        self.send(run.pool_key, run.node_id, protocol.run(run.key, spec))
+
+    def kill(self, run: Run) -> None:
+        self.send(run.pool_key, run.node_id, protocol.kill(run.key))
+
+    def count_slots(self, pool_key: str, node_id: str) -> None:
+        node = self.registry.nodes.get(pool_key, {}).get(node_id)
+        if node is None:
+            return
+        mine = self.book.on_node(pool_key, node_id)
+        node["runningTasksCount"] = len(mine)
+        node["runningTaskSlotsCount"] = sum(r.slots for r in mine)
+        if mine and node["state"] == "idle":
+            states.move("node", node, "running")
+        elif not mine and node["state"] == "running":
+            states.move("node", node, "idle")
+        self.registry.save_node(pool_key, node)
+
+    def run_ended(self, run: Run, succeeded: bool) -> None:
+        node = self.registry.nodes.get(run.pool_key, {}).get(run.node_id)
+        if node is not None:
+            node["totalTasksRun"] += 1
+            node["totalTasksSucceeded"] += int(succeeded)
+        self.count_slots(run.pool_key, run.node_id)
+
+    def busy(self, pool_key: str, node_id: str) -> bool:
+        return bool(self.book.on_node(pool_key, node_id))
+
+    # -- a node lost -------------------------------------------------------------------------
+
+    def mark_lost(self, pool_key: str, node_id: str) -> bool:
+        """A lost node shows unusable; whether it should restart (not when it was leaving)."""
+        node = self.registry.nodes.get(pool_key, {}).get(node_id)
+        if node is None or node["state"] == "leavingpool":
+            return False
+        log.warning("node %s of pool %s was lost; restarting it", node_id, pool_key)
+        self.set_state(pool_key, node, "unusable")
+        return True
+
+    async def replace(self, pool_key: str, node_id: str) -> None:
+        await asyncio.sleep(1)  # a node that dies at once must not restart in a tight loop
+        pool = self.registry.pools.get(pool_key)
+        if pool is not None and pool["state"] == "active" and \
+                node_id in self.registry.nodes.get(pool_key, {}):
+            self.launch(pool_key, node_id)
+
+    def exists(self, pool_key: str, node_id: str) -> bool:
+        return node_id in self.registry.nodes.get(pool_key, {})

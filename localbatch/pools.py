@@ -5,15 +5,14 @@ from __future__ import annotations
 import asyncio
 import shutil
 from datetime import datetime, timedelta
-from typing import TYPE_CHECKING
+from pathlib import Path
 
 from . import errors, states, validate, wire
-from .nodes import new_node_doc
-from .registry import key
-from .tasks import ENDED_BY_USER
-
-if TYPE_CHECKING:
-    from .service import Service
+from .background import Background
+from .nodes import NodeManager, new_node_doc
+from .paths import Paths
+from .registry import Registry, key
+from .tasks import Tasks
 
 MIN_RESIZE_TIMEOUT = 5 * 60
 # nodeDeallocationOption, what a resize down does with the removed nodes' running tasks (spec):
@@ -35,14 +34,37 @@ NOT_REBOOTABLE = {"creating": errors.NodeBeingCreated, "starting": errors.NodeBe
 
 
 class Pools:
-    def __init__(self, svc: Service):
-        self.svc = svc
+    def __init__(self, registry: Registry, nodes: NodeManager, tasks: Tasks, paths: Paths,
+                 background: Background, base_url: str, max_nodes: int):
+        self.registry, self.nodes, self.tasks, self.paths = registry, nodes, tasks, paths
+        self.background, self.base_url, self.max_nodes = background, base_url, max_nodes
 
     def get(self, pool_id: str) -> dict:
-        pool = self.svc.registry.pools.get(key(pool_id))
+        pool = self.registry.pools.get(key(pool_id))
         if pool is None:
             raise errors.PoolNotFound()
         return pool
+
+    def listed(self) -> list[tuple[str, dict]]:
+        return sorted(self.registry.pools.items())
+
+    def listed_nodes(self, pool_id: str) -> tuple[dict, list[tuple[str, dict]]]:
+        pool = self.get(pool_id)
+        return pool, sorted(self.registry.nodes.get(key(pool["id"]), {}).items())
+
+    def node(self, pool_id: str, node_id: str) -> dict:
+        pool = self.get(pool_id)
+        node = self.registry.nodes.get(key(pool["id"]), {}).get(node_id)
+        if node is None:
+            raise errors.NodeNotFound()
+        return node
+
+    def node_folder(self, pool_id: str, node_id: str) -> Path:
+        self.node(pool_id, node_id)
+        return self.paths.node(key(pool_id), node_id)
+
+    def _total_nodes(self) -> int:
+        return sum(len(nodes) for nodes in self.registry.nodes.values())
 
     def create(self, body: dict) -> dict:
         pool_id = validate.ident(body)
@@ -55,11 +77,11 @@ class Pools:
         resize_timeout = validate.duration(body.get("resizeTimeout"), "resizeTimeout", "PT15M")
         if wire.duration_seconds(resize_timeout, "resizeTimeout") < MIN_RESIZE_TIMEOUT:
             raise validate.invalid("resizeTimeout", resize_timeout, "The minimum is 5 minutes.")
-        if key(pool_id) in self.svc.registry.pools:
+        if key(pool_id) in self.registry.pools:
             raise errors.PoolExists()
         stamp = wire.iso(wire.now())
         pool = {
-            "id": pool_id, "url": f"{self.svc.base_url}/pools/{pool_id}",
+            "id": pool_id, "url": f"{self.base_url}/pools/{pool_id}",
             "creationTime": stamp, "state": "active", "stateTransitionTime": stamp,
             "allocationState": "resizing", "allocationStateTransitionTime": stamp,
             "vmSize": vm_size, "resizeTimeout": resize_timeout,
@@ -78,9 +100,9 @@ class Pools:
                 pool[name] = body[name]
         if body.get("startTask"):
             pool["startTask"] = self._start_task(body["startTask"])
-        self.svc.registry.touch(pool)
-        self.svc.registry.save_pool(pool)
-        self.svc.registry.nodes[key(pool_id)] = {}
+        self.registry.touch(pool)
+        self.registry.save_pool(pool)
+        self.registry.nodes[key(pool_id)] = {}
         self._allocate(pool)
         return pool
 
@@ -100,7 +122,7 @@ class Pools:
     def _allocate(self, pool: dict, deallocation: str = "requeue") -> None:
         """Create or remove nodes until the pool has its targets (within the local node quota)."""
         pool_key = key(pool["id"])
-        nodes = self.svc.registry.nodes.setdefault(pool_key, {})
+        nodes = self.registry.nodes.setdefault(pool_key, {})
         errors_seen = []
         for dedicated, target_name in ((True, "targetDedicatedNodes"),
                                        (False, "targetLowPriorityNodes")):
@@ -108,42 +130,42 @@ class Pools:
                     if n["isDedicated"] is dedicated and n["state"] != "leavingpool"]
             want = pool[target_name]
             for _ in range(want - len(mine)):
-                if self.svc.total_nodes() >= self.svc.max_nodes:
+                if self._total_nodes() >= self.max_nodes:
                     errors_seen.append(self._quota_error())
                     break
-                node = new_node_doc(self.svc, pool, dedicated)
-                self.svc.registry.save_node(pool_key, node)
-                self.svc.node_manager.launch(pool_key, node["id"])
+                node = new_node_doc(self.base_url, pool, dedicated)
+                self.registry.save_node(pool_key, node)
+                self.nodes.launch(pool_key, node["id"])
             surplus = sorted(mine, key=lambda n: n["runningTasksCount"])[: max(0, len(mine) - want)]
             for node in surplus:
-                self.svc.node_manager.set_state(pool_key, node, "leavingpool")
-                self.svc.spawn(self.remove_node(pool_key, node["id"], deallocation))
+                self.nodes.set_state(pool_key, node, "leavingpool")
+                self.background.spawn(self.remove_node(pool_key, node["id"], deallocation))
         if errors_seen:
             pool["resizeErrors"] = errors_seen[:1]
         else:
             pool.pop("resizeErrors", None)
-        self.svc.registry.save_pool(pool)
+        self.registry.save_pool(pool)
         self.node_allocated(pool_key)
 
     def _quota_error(self) -> dict:
         return {"code": "AccountCoreQuotaReached",
-                "message": f"The local node quota ({self.svc.max_nodes} nodes in all pools) was "
+                "message": f"The local node quota ({self.max_nodes} nodes in all pools) was "
                            "reached; set LOCALBATCH_MAX_NODES to allow more.",
-                "values": [{"name": "MaxNodes", "value": str(self.svc.max_nodes)}]}
+                "values": [{"name": "MaxNodes", "value": str(self.max_nodes)}]}
 
     def node_allocated(self, pool_key: str) -> None:
         """Count allocated nodes; the pool is steady once none is still being created."""
-        pool = self.svc.registry.pools.get(pool_key)
+        pool = self.registry.pools.get(pool_key)
         if pool is None or pool["state"] != "active":
             return
-        nodes = list(self.svc.registry.nodes.get(pool_key, {}).values())
+        nodes = list(self.registry.nodes.get(pool_key, {}).values())
         pool["currentDedicatedNodes"] = sum(1 for n in nodes if n["isDedicated"])
         pool["currentLowPriorityNodes"] = sum(1 for n in nodes if not n["isDedicated"])
         if pool["allocationState"] == "resizing" and \
                 all(n["state"] not in ("creating", "leavingpool") for n in nodes):
             pool["allocationState"] = "steady"
             pool["allocationStateTransitionTime"] = wire.iso(wire.now())
-        self.svc.registry.save_pool(pool)
+        self.registry.save_pool(pool)
 
     async def remove_node(self, pool_key: str, node_id: str, deallocation: str | None = None
                           ) -> None:
@@ -151,43 +173,26 @@ class Pools:
         the pool is being deleted, and they are requeued without counting)."""
         if deallocation in ("taskcompletion", "retaineddata"):
             await self._drain(pool_key, node_id, deallocation == "retaineddata")
-            if node_id not in self.svc.registry.nodes.get(pool_key, {}):
+            if node_id not in self.registry.nodes.get(pool_key, {}):
                 return   # removed meanwhile (its pool deleted)
-        self._release_tasks(pool_key, node_id, deallocation)
-        await self.svc.node_manager.stop(pool_key, node_id)
-        self.svc.registry.drop_node(pool_key, node_id)
-        shutil.rmtree(self.svc.node_manager.root(pool_key, node_id), ignore_errors=True)
+        self.tasks.release_node(pool_key, node_id, deallocation)
+        await self.nodes.stop(pool_key, node_id)
+        self.registry.drop_node(pool_key, node_id)
+        shutil.rmtree(self.paths.node(pool_key, node_id), ignore_errors=True)
         self.node_allocated(pool_key)
-
-    def _release_tasks(self, pool_key: str, node_id: str, option: str | None) -> None:
-        """A node's running tasks as a resize or reboot option says: ended for good
-        (terminate), or requeued, counted only when the user asked for it (requeue)."""
-        if option != "terminate":
-            self.svc.requeue_node_tasks(pool_key, node_id, count=option == "requeue")
-            return
-        for run in self.svc.tasks.take_node_runs(pool_key, node_id):
-            job_key, task = self.svc.tasks.task_of(run)
-            if task is not None and task["state"] == "running":
-                self.svc.tasks.kill_orphan(task)
-                self.svc.tasks.finish(job_key, task, None, ENDED_BY_USER)
-                self.svc.jobs.check_terminated(job_key)
 
     async def _drain(self, pool_key: str, node_id: str, retain: bool) -> None:
         """Wait until the node runs nothing, then (retain) until the retentionTime of every task
         that ran on it has passed; a task or job deleted meanwhile no longer holds it."""
-        def busy() -> bool:
-            return any((r.pool_key, r.node_id) == (pool_key, node_id)
-                       for r in self.svc.tasks.runs.values())
-
-        while node_id in self.svc.registry.nodes.get(pool_key, {}) and (
-                busy() or (retain and self._retained_until(pool_key, node_id) > wire.now())):
+        while node_id in self.registry.nodes.get(pool_key, {}) and (
+                self.nodes.busy(pool_key, node_id) or (retain and self._retained_until(pool_key, node_id) > wire.now())):
             await asyncio.sleep(POLL)
 
     def _retained_until(self, pool_key: str, node_id: str) -> datetime:
         """When the files of the last task that ran on this node may go."""
         until = wire.now() - timedelta(seconds=1)
-        pool_id = self.svc.registry.pools[pool_key]["id"]
-        for tasks in self.svc.registry.tasks.values():
+        pool_id = self.registry.pools[pool_key]["id"]
+        for tasks in self.registry.tasks.values():
             for task in tasks.values():
                 info = task.get("nodeInfo") or {}
                 end = task["executionInfo"].get("endTime")
@@ -211,7 +216,7 @@ class Pools:
         pool["targetLowPriorityNodes"] = validate.count(body, "targetLowPriorityNodes")
         pool["allocationState"] = "resizing"
         pool["allocationStateTransitionTime"] = wire.iso(wire.now())
-        self.svc.registry.touch(pool)
+        self.registry.touch(pool)
         self._allocate(pool, deallocation)
         return pool
 
@@ -229,8 +234,8 @@ class Pools:
                 pool[name] = body[name]
             elif name in body and body[name] is not None:   # an empty list or name clears it
                 pool.pop(name, None)
-        self.svc.registry.touch(pool)
-        self.svc.registry.save_pool(pool)
+        self.registry.touch(pool)
+        self.registry.save_pool(pool)
         return pool
 
     def reboot(self, pool_id: str, node_id: str, body: dict) -> None:
@@ -241,7 +246,7 @@ class Pools:
         if pool["state"] == "deleting":
             raise errors.PoolBeingDeleted()
         pool_key = key(pool["id"])
-        node = self.svc.registry.nodes.get(pool_key, {}).get(node_id)
+        node = self.registry.nodes.get(pool_key, {}).get(node_id)
         if node is None:
             raise errors.NodeNotFound()
         if node["state"] in NOT_REBOOTABLE:
@@ -252,37 +257,52 @@ class Pools:
             node["startTask"] = pool["startTask"]
         else:
             node.pop("startTask", None)
-        self.svc.node_manager.set_state(pool_key, node, "rebooting")
-        self.svc.spawn(self._reboot(pool_key, node_id, option))
+        self.nodes.set_state(pool_key, node, "rebooting")
+        self.background.spawn(self._reboot(pool_key, node_id, option))
 
     async def _reboot(self, pool_key: str, node_id: str, option: str) -> None:
         if option in ("taskcompletion", "retaineddata"):
             await self._drain(pool_key, node_id, option == "retaineddata")
         else:
-            self._release_tasks(pool_key, node_id, option)
-        node = self.svc.registry.nodes.get(pool_key, {}).get(node_id)
+            self.tasks.release_node(pool_key, node_id, option)
+        node = self.registry.nodes.get(pool_key, {}).get(node_id)
         if node is None or node["state"] != "rebooting":
             return   # removed, or lost and restarting already
-        await self.svc.node_manager.stop(pool_key, node_id)
-        pool = self.svc.registry.pools.get(pool_key)
+        await self.nodes.stop(pool_key, node_id)
+        pool = self.registry.pools.get(pool_key)
         if pool is None or pool["state"] != "active" or \
-                node_id not in self.svc.registry.nodes.get(pool_key, {}):
+                node_id not in self.registry.nodes.get(pool_key, {}):
             return
         node.pop("startTaskInfo", None)
-        self.svc.node_manager.launch(pool_key, node_id)
+        self.nodes.launch(pool_key, node_id)
 
     def delete(self, pool_id: str) -> None:
         pool = self.get(pool_id)
         if pool["state"] == "deleting":
             raise errors.PoolBeingDeleted()
         states.move("pool", pool, "deleting")
-        self.svc.registry.touch(pool)
-        self.svc.registry.save_pool(pool)
-        self.svc.spawn(self.reclaim(key(pool_id)))
+        self.registry.touch(pool)
+        self.registry.save_pool(pool)
+        self.background.spawn(self.reclaim(key(pool_id)))
 
     async def reclaim(self, pool_key: str) -> None:
         """Stop the nodes of a deleted pool, then forget it."""
         await asyncio.gather(*(self.remove_node(pool_key, node_id)
-                               for node_id in list(self.svc.registry.nodes.get(pool_key, {}))))
-        shutil.rmtree(self.svc.state_dir / "nodes" / pool_key, ignore_errors=True)
-        self.svc.registry.drop_pool(pool_key)
+                               for node_id in list(self.registry.nodes.get(pool_key, {}))))
+        shutil.rmtree(self.paths.pool(pool_key), ignore_errors=True)
+        self.registry.drop_pool(pool_key)
+
+    def recover(self, pool_key: str) -> None:
+        """After a restart: a deletion or node removal under way finishes, the nodes start."""
+        if self.registry.pools[pool_key]["state"] == "deleting":
+            self.background.spawn(self.reclaim(pool_key))
+            return
+        for node in list(self.registry.nodes.get(pool_key, {}).values()):
+            if node["state"] == "leavingpool":   # its removal was under way
+                self.background.spawn(self.remove_node(pool_key, node["id"]))
+                continue
+            node.update(state="creating", stateTransitionTime=wire.iso(wire.now()),
+                        runningTasksCount=0, runningTaskSlotsCount=0)
+            node.pop("startTaskInfo", None)
+            self.registry.save_node(pool_key, node)
+            self.nodes.launch(pool_key, node["id"])

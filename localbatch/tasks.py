@@ -3,40 +3,25 @@
 from __future__ import annotations
 
 import asyncio
-import itertools
 import os
 import shutil
 import signal
-from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING
 
 from . import errors, states, validate, wire
+from .joblife import JobLife
 from .node_agent import carries
-from .registry import key
-
-if TYPE_CHECKING:
-    from .service import Service
+from .nodes import NodeManager
+from .paths import Paths
+from .registry import Registry, key
+from .runs import Run, RunBook, TaskRef
+from .scheduler import Scheduler
 
 MAX_COLLECTION = 100
 UNSUPPORTED = ("multiInstanceSettings", "dependsOn", "containerSettings",
                "applicationPackageReferences", "exitConditions", "affinityInfo")
 ENDED_BY_USER = {"category": "usererror", "code": "TaskEnded",
                  "message": "The task was terminated before it completed."}
-# Learn, "Batch status and error codes", task failure codes: TaskSchedulingConstraintFailed is a
-# UserError, "Task cannot be scheduled on the pool associated with the job".
-TOO_MANY_SLOTS = "TaskSchedulingConstraintFailed"
-
-
-@dataclass(eq=False)
-class Run:
-    """One dispatch of a task to a node. It holds its slots there until that node reports its
-    end (or is gone), so a task deleted or requeued meanwhile cannot leak or double-free them."""
-    key: str        # "job/task/n": the name the node knows this run by
-    compound: str   # "job/task"
-    pool_key: str
-    node_id: str
-    slots: int
 
 
 def is_task_process(pid: int, state_dir: Path) -> bool:
@@ -50,16 +35,13 @@ def retries_left(task: dict) -> bool:
 
 
 class Tasks:
-    def __init__(self, svc: Service):
-        self.svc = svc
-        self.queues: dict[str, dict[str, None]] = {}   # job key -> active task keys, FIFO
-        self.running: dict[str, Run] = {}   # "job/task" -> its current run
-        self.runs: dict[str, Run] = {}      # run key -> every run still on a node
-        self.ending: dict[str, dict] = {}   # run key -> failureInfo to record when it ends
-        self._serial = itertools.count(1)
+    def __init__(self, registry: Registry, book: RunBook, life: JobLife, scheduler: Scheduler,
+                 nodes: NodeManager, paths: Paths):
+        self.registry, self.book, self.life = registry, book, life
+        self.scheduler, self.nodes, self.paths = scheduler, nodes, paths
 
     def get(self, job_id: str, task_id: str) -> dict:
-        tasks = self.svc.registry.tasks.get(key(job_id))
+        tasks = self.registry.tasks.get(key(job_id))
         if tasks is None:
             raise errors.JobNotFound()
         task = tasks.get(key(task_id))
@@ -67,15 +49,14 @@ class Tasks:
             raise errors.TaskNotFound()
         return task
 
-    def _open_job(self, job_id: str) -> dict:
-        job = self.svc.jobs.get(job_id)
-        if job["state"] == "deleting":
-            raise errors.JobBeingDeleted()
-        if job["state"] == "terminating":
-            raise errors.JobBeingTerminated()
-        if job["state"] == "completed":
-            raise errors.JobCompleted()
-        return job
+    def listed(self, job_id: str) -> tuple[dict, list[tuple[str, dict]]]:
+        """A job and its tasks, in key order, for a list."""
+        job = self.life.get(job_id)
+        return job, sorted(self.registry.tasks.get(key(job["id"]), {}).items())
+
+    def folder(self, task: dict) -> Path | None:
+        """Where a task's files are (None: it never ran)."""
+        return self.paths.task(task) if task.get("nodeInfo") else None
 
     def build(self, job: dict, body: dict) -> dict:
         """A new task document from a request body, or the service's 400 naming the property."""
@@ -109,53 +90,55 @@ class Tasks:
         }
         if body.get("displayName"):
             task["displayName"] = body["displayName"]
-        self.svc.registry.touch(task)
+        self.registry.touch(task)
         return task
 
     def _add(self, job: dict, task: dict) -> None:
         job_key = key(job["id"])
-        self.svc.registry.save_task(job_key, task)
-        self.queues.setdefault(job_key, {})[key(task["id"])] = None
+        self.registry.save_task(job_key, task)
+        self.book.enqueue(TaskRef(job_key, key(task["id"])))
 
     def create(self, job_id: str, body: dict) -> dict:
-        job = self._open_job(job_id)
+        job = self.life.open(job_id)
         task = self.build(job, body)
-        if key(task["id"]) in self.svc.registry.tasks[key(job["id"])]:
+        if key(task["id"]) in self.registry.tasks[key(job["id"])]:
             raise errors.TaskExists()
         self._add(job, task)
-        self.svc.scheduler.kick()
+        self.schedule()
         return task
 
-    def create_collection(self, job_id: str, body: dict, request_id: str = "") -> list[dict]:
-        job = self._open_job(job_id)
+    def create_collection(self, job_id: str, body: dict
+                          ) -> list[tuple[str | None, dict | errors.BatchError]]:
+        """Each task id with its new task, or the error that refused it."""
+        job = self.life.open(job_id)
         values = body.get("value") if isinstance(body, dict) else None
         if not isinstance(values, list):
             raise errors.MissingRequiredProperty(values={"PropertyName": "value"})
         if len(values) > MAX_COLLECTION:
             raise errors.RequestBodyTooLarge(values={
                 "MaxTaskCount": str(MAX_COLLECTION), "ActualTaskCount": str(len(values))})
-        existing = self.svc.registry.tasks[key(job["id"])]
-        results = [self._collection_item(job, item, existing, request_id) for item in values]
-        self.svc.scheduler.kick()
+        existing = self.registry.tasks[key(job["id"])]
+        results = [self._collection_item(job, item, existing) for item in values]
+        self.schedule()
         return results
 
-    def _collection_item(self, job: dict, item: dict, existing: dict, request_id: str) -> dict:
+    def _collection_item(self, job: dict, item: dict, existing: dict
+                         ) -> tuple[str | None, dict | errors.BatchError]:
         task_id = item.get("id") if isinstance(item, dict) else None
         try:
             task = self.build(job, item)
             if key(task["id"]) in existing:
                 raise errors.TaskExists()
         except errors.BatchError as exc:
-            return {"status": "clienterror", "taskId": task_id, "error": self.svc.error_body(exc, request_id)}
+            return task_id, exc
         self._add(job, task)
-        return {"status": "success", "taskId": task["id"], "eTag": task["eTag"],
-                "lastModified": task["lastModified"], "location": task["url"]}
+        return task["id"], task
 
     def counts(self, job_id: str) -> dict:
-        self.svc.jobs.get(job_id)
+        self.life.get(job_id)
         counts = dict.fromkeys(("active", "running", "completed", "succeeded", "failed"), 0)
         slots = dict(counts)
-        for task in self.svc.registry.tasks.get(key(job_id), {}).values():
+        for task in self.registry.tasks.get(key(job_id), {}).values():
             names = [task["state"]]
             if task["state"] == "completed":
                 names.append("succeeded" if task["executionInfo"].get("result") == "success"
@@ -165,45 +148,33 @@ class Tasks:
                 slots[name] += task["requiredSlots"]
         return {"taskCounts": counts, "taskSlotCounts": slots}
 
-    # -- ending tasks ---------------------------------------------------------------------
 
-    def start_run(self, compound: str, pool_key: str, node_id: str, slots: int) -> Run:
-        run = Run(f"{compound}/{next(self._serial)}", compound, pool_key, node_id, slots)
-        self.running[compound] = self.runs[run.key] = run
-        self.svc.count_slots(pool_key, node_id)
-        return run
+    # -- placing and ending tasks ----------------------------------------------------------
 
-    def take_node_runs(self, pool_key: str, node_id: str) -> list[Run]:
-        """Forget every run on a node that is gone; return those still current for their task."""
-        gone = [r for r in self.runs.values() if (r.pool_key, r.node_id) == (pool_key, node_id)]
-        current = []
-        for run in gone:
-            del self.runs[run.key]
-            self.ending.pop(run.key, None)
-            if self.running.get(run.compound) is run:
-                del self.running[run.compound]
-                current.append(run)
-        self.svc.count_slots(pool_key, node_id)
-        return current
+    def schedule(self) -> None:
+        """Let the scheduler place what it can; the tasks it cannot place fail here."""
+        for ref, failure in self.scheduler.place():
+            task = self.registry.tasks.get(ref.job, {}).get(ref.task)
+            if task is not None and task.get("state") == "active":
+                self.finish(ref.job, task, None, failure)
 
-    def task_of(self, run: Run) -> tuple[str, dict | None]:
-        job_key, task_key = run.compound.split("/")
-        return job_key, self.svc.registry.tasks.get(job_key, {}).get(task_key)
+    def task_of(self, run: Run) -> dict | None:
+        return self.registry.tasks.get(run.ref.job, {}).get(run.ref.task)
 
     def on_started(self, run_key: str, pid: int) -> None:
         """Remember the task's process group, to end it if its node or the service is lost."""
-        run = self.runs.get(run_key)
-        if run is None or self.running.get(run.compound) is not run:
+        run = self.book.get(run_key)
+        if run is None or not self.book.is_current(run):
             return
-        job_key, task = self.task_of(run)
+        task = self.task_of(run)
         if task is not None and task["state"] == "running":
             task["_pgid"] = pid
-            self.svc.registry.save_task(job_key, task)
+            self.registry.save_task(run.ref.job, task)
 
     def kill_orphan(self, task: dict) -> None:
         """End the process group a lost node (or a crashed service) left running."""
         pgid = task.pop("_pgid", None)
-        if pgid and is_task_process(pgid, self.svc.state_dir):
+        if pgid and is_task_process(pgid, self.paths.state_dir):
             try:
                 os.killpg(pgid, signal.SIGKILL)
             except ProcessLookupError:
@@ -211,21 +182,16 @@ class Tasks:
 
     def on_done(self, run_key: str, event: dict) -> None:
         """A node reports that a run's process ended (or never started)."""
-        run = self.runs.pop(run_key, None)
+        run, ending, current = self.book.ended(run_key)
         if run is None:   # its node was already counted as gone
             return
-        self.svc.run_ended(run, event.get("failure") is None and event.get("exitCode") == 0
-                           and not event.get("killed"))
-        ending = self.ending.pop(run_key, None)
-        if self.running.get(run.compound) is not run:   # deleted, or requeued meanwhile
-            self.svc.scheduler.kick()
-            return
-        del self.running[run.compound]
-        job_key, task = self.task_of(run)
-        job = self.svc.registry.jobs.get(job_key)
-        if task is None or task["state"] != "running" or job is None or \
-                job["state"] == "deleting":
-            self.svc.scheduler.kick()
+        self.nodes.run_ended(run, event.get("failure") is None and event.get("exitCode") == 0
+                             and not event.get("killed"))
+        job_key, task = run.ref.job, self.task_of(run)
+        job = self.registry.jobs.get(job_key)
+        if not current or task is None or task["state"] != "running" or job is None or \
+                job["state"] == "deleting":   # deleted, or requeued meanwhile
+            self.schedule()
             return
         if event.get("killed") and ending is None:
             self.requeue(job_key, task, count=False)
@@ -233,8 +199,8 @@ class Tasks:
             self.finish(job_key, task, event.get("exitCode"), ending)
         else:
             self.finish(job_key, task, event.get("exitCode"), event.get("failure"))
-        self.svc.jobs.check_terminated(job_key)
-        self.svc.scheduler.kick()
+        self.life.check_terminated(job_key)
+        self.schedule()
 
     def finish(self, job_key: str, task: dict, exit_code: int | None, failure: dict | None,
                ) -> None:
@@ -257,9 +223,9 @@ class Tasks:
             info["failureInfo"] = failure
         else:
             info.pop("failureInfo", None)
-        self.svc.registry.touch(task)
-        self.svc.registry.save_task(job_key, task)
-        self.svc.jobs.check_all_done(job_key)
+        self.registry.touch(task)
+        self.registry.save_task(job_key, task)
+        self.life.check_all_done(job_key)
 
     def requeue(self, job_key: str, task: dict, count: bool) -> None:
         """Back to active, to run again: a retry, or a node recovery (not counted)."""
@@ -270,8 +236,24 @@ class Tasks:
         for stale in ("startTime", "endTime", "result", "failureInfo"):
             task["executionInfo"].pop(stale, None)
         task.pop("nodeInfo", None)
-        self.svc.registry.save_task(job_key, task)
-        self.queues.setdefault(job_key, {})[key(task["id"])] = None
+        self.registry.save_task(job_key, task)
+        self.book.enqueue(TaskRef(job_key, key(task["id"])))
+
+    def release_node(self, pool_key: str, node_id: str, option: str | None = None) -> None:
+        """A node's running tasks, once it is gone or leaving: ended for good (terminate), or
+        requeued. As on Azure, a lost node counts no retry, and only a requeue the user asked
+        for (resize or reboot with `requeue`) counts a requeue."""
+        for run in self.book.take_node(pool_key, node_id):
+            task = self.task_of(run)
+            if task is None or task["state"] != "running":
+                continue
+            if option == "terminate":
+                self.kill_orphan(task)
+                self.finish(run.ref.job, task, None, ENDED_BY_USER)
+                self.life.check_terminated(run.ref.job)
+            else:
+                self.requeue(run.ref.job, task, count=option == "requeue")
+        self.nodes.count_slots(pool_key, node_id)
 
     def terminate(self, job_id: str, task_id: str) -> None:
         task = self.get(job_id, task_id)
@@ -280,7 +262,7 @@ class Tasks:
     def reactivate(self, job_id: str, task_id: str) -> None:
         """A failed task runs again as it was defined, its retry count reset (REST spec: only a
         completed task that failed, in a job that is still active)."""
-        job = self._open_job(job_id)
+        job = self.life.open(job_id)
         task = self.get(job_id, task_id)
         if task["state"] != "completed":
             raise errors.TaskNotCompleted()
@@ -289,49 +271,56 @@ class Tasks:
         task["executionInfo"]["retryCount"] = 0
         for stale in ("exitCode", "lastRetryTime"):
             task["executionInfo"].pop(stale, None)
-        self.svc.registry.touch(task)
+        self.registry.touch(task)
         self.requeue(key(job["id"]), task, count=False)
-        self.svc.scheduler.kick()
+        self.schedule()
 
     def _end(self, job_key: str, task: dict, failure: dict) -> None:
-        run = self.running.get(f"{job_key}/{key(task['id'])}")
+        ref = TaskRef(job_key, key(task["id"]))
+        run = self.book.current(ref)
         if task["state"] == "active":
-            self.queues.get(job_key, {}).pop(key(task["id"]), None)
+            self.book.dequeue(ref)
             self.finish(job_key, task, None, failure)
         elif task["state"] == "running" and run is not None:
-            self.ending[run.key] = failure
-            self.kill(run)
-
-    def kill(self, run: Run) -> None:
-        self.svc.node_manager.send(run.pool_key, run.node_id, {"op": "kill", "key": run.key})
+            self.book.end_with(run, failure)
+            self.nodes.kill(run)
 
     def end_running(self, job_key: str) -> None:
-        for task in list(self.svc.registry.tasks.get(job_key, {}).values()):
+        for task in list(self.registry.tasks.get(job_key, {}).values()):
             if task["state"] == "running":
                 self._end(job_key, task, ENDED_BY_USER)
 
     def delete(self, job_id: str, task_id: str) -> None:
         task = self.get(job_id, task_id)
-        job_key, task_key = key(job_id), key(task_id)
-        compound = f"{job_key}/{task_key}"
-        self.queues.get(job_key, {}).pop(task_key, None)
-        run = self.running.pop(compound, None)
+        ref = TaskRef.of(job_id, task_id)
+        self.book.dequeue(ref)
+        run = self.book.detach(ref)
         if run is not None:   # its slots stay taken until its node confirms the kill
-            self.kill(run)
-        node_info = task.get("nodeInfo")
-        self.svc.registry.drop_task(job_key, task_key)
-        self.svc.jobs.check_terminated(job_key)   # it may have been the last one running
-        if node_info:
-            shutil.rmtree(self.svc.task_dir(task), ignore_errors=True)
+            self.nodes.kill(run)
+        folder = self.folder(task)
+        self.registry.drop_task(ref.job, ref.task)
+        self.life.check_terminated(ref.job)   # it may have been the last one running
+        if folder is not None:
+            shutil.rmtree(folder, ignore_errors=True)
 
     async def kill_running(self, job_key: str, timeout: float = 10) -> None:
         """Kill the job's running task processes and wait until their nodes confirm it."""
-        self.queues.pop(job_key, None)
-        mine = [r for r in self.runs.values() if r.compound.startswith(job_key + "/")]
+        self.book.drop_queue(job_key)
+        mine = self.book.job_runs(job_key)
         for run in mine:
-            self.kill(run)
+            self.nodes.kill(run)
         deadline = asyncio.get_running_loop().time() + timeout
-        while any(r.key in self.runs for r in mine):
+        while any(self.book.is_on_node(r) for r in mine):
             if asyncio.get_running_loop().time() > deadline:
                 break
             await asyncio.sleep(0.02)
+
+    def recover_job(self, job_key: str) -> None:
+        """After a restart: what was running runs again, what was active waits again."""
+        tasks = sorted(self.registry.tasks.get(job_key, {}).items(),
+                       key=lambda kv: kv[1]["creationTime"])
+        for task_key, task in tasks:
+            if task["state"] == "running":
+                self.requeue(job_key, task, count=False)
+            elif task["state"] == "active":
+                self.book.enqueue(TaskRef(job_key, task_key))

@@ -9,23 +9,20 @@ from pathlib import Path
 from urllib.parse import quote
 
 from .. import errors, wire
-from ..registry import key
 from .http import Call, Reply, listing
 
 
 def _task_root(call: Call) -> tuple[Path | None, str]:
     task = call.svc.tasks.get(call.params["job_id"], call.params["task_id"])
     url = f"{call.base_url}/jobs/{call.params['job_id']}/tasks/{task['id']}/files"
-    return (call.svc.task_dir(task) if task.get("nodeInfo") else None), url
+    return call.svc.tasks.folder(task), url
 
 
 def _node_root(call: Call) -> tuple[Path | None, str]:
     pool = call.svc.pools.get(call.params["pool_id"])
     node_id = call.params["node_id"]
-    if node_id not in call.svc.registry.nodes.get(key(pool["id"]), {}):
-        raise errors.NodeNotFound()
     url = f"{call.base_url}/pools/{pool['id']}/nodes/{node_id}/files"
-    return call.svc.node_manager.root(key(pool["id"]), node_id), url
+    return call.svc.pools.node_folder(pool["id"], node_id), url
 
 
 def _resolve(root: Path | None, relative: str) -> Path:

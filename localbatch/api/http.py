@@ -84,6 +84,20 @@ def listing(call: Call, keyed: list[tuple[str, dict]], kind: str, path: str) -> 
     return Reply(200, body)
 
 
+def error_body(exc: errors.BatchError, base_url: str, request_id: str = "") -> dict:
+    """The service's BatchError JSON for an exception."""
+    body = {
+        "odata.metadata": f"{base_url}/$metadata#Microsoft.Azure.Batch.Protocol."
+                          "Entities.Container.errors/@Element",
+        "code": exc.code,
+        "message": {"lang": "en-US", "value": f"{exc.message}\nRequestId:{request_id}\n"
+                                              f"Time:{wire.iso(wire.now())}"},
+    }
+    if exc.values:
+        body["values"] = [{"key": k, "value": v} for k, v in exc.values.items()]
+    return body
+
+
 def _parse_body(raw: bytes) -> Any:
     if not raw:
         return None
@@ -107,13 +121,13 @@ async def dispatch(request: Request, handler: Callable[[Call], Reply]) -> Respon
                     _parse_body(raw), svc.base_url, request_id)
         reply = handler(call)
         reply.body = versions.shape(reply.body, version)
-        svc.registry.store.flush()   # what the request changed is on disk before it is answered
+        svc.commit()
     except errors.BatchError as exc:
-        reply = Reply(exc.status, svc.error_body(exc, request_id))
+        reply = Reply(exc.status, error_body(exc, svc.base_url, request_id))
         log.info("%s %s -> %s %s", request.method, raw_path, exc.status, exc.code)
     except Exception:
         log.exception("%s %s failed (request-id %s)", request.method, raw_path, request_id)
-        reply = Reply(500, svc.error_body(errors.BatchError(), request_id))
+        reply = Reply(500, error_body(errors.BatchError(), svc.base_url, request_id))
     headers = {"request-id": request_id, "DataServiceVersion": "3.0", **reply.headers}
     if request.headers.get("return-client-request-id", "").lower() == "true" and \
             request.headers.get("client-request-id"):

@@ -13,7 +13,7 @@ def create_job(call: Call) -> Reply:
 
 
 def list_jobs(call: Call) -> Reply:
-    return listing(call, sorted(call.svc.registry.jobs.items()), "jobs", "/jobs")
+    return listing(call, call.svc.jobs.listed(), "jobs", "/jobs")
 
 
 def get_job(call: Call) -> Reply:

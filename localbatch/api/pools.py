@@ -2,8 +2,7 @@
 
 from __future__ import annotations
 
-from .. import errors, schema, wire
-from ..registry import key
+from .. import schema, wire
 from .http import Call, Reply, accepted, created, entity, entity_headers, listing
 
 
@@ -14,7 +13,7 @@ def create_pool(call: Call) -> Reply:
 
 
 def list_pools(call: Call) -> Reply:
-    return listing(call, sorted(call.svc.registry.pools.items()), "pools", "/pools")
+    return listing(call, call.svc.pools.listed(), "pools", "/pools")
 
 
 def get_pool(call: Call) -> Reply:
@@ -49,23 +48,14 @@ def resize_pool(call: Call) -> Reply:
     return accepted(call.svc.pools.resize(call.params["pool_id"], body))
 
 
-def _nodes(call: Call) -> tuple[str, dict]:
-    pool = call.svc.pools.get(call.params["pool_id"])
-    return key(pool["id"]), call.svc.registry.nodes.get(key(pool["id"]), {})
-
-
 def list_nodes(call: Call) -> Reply:
-    pool_key, nodes = _nodes(call)
-    return listing(call, sorted(nodes.items()), "nodes",
-                   f"/pools/{call.svc.registry.pools[pool_key]['id']}/nodes")
+    pool, nodes = call.svc.pools.listed_nodes(call.params["pool_id"])
+    return listing(call, nodes, "nodes", f"/pools/{pool['id']}/nodes")
 
 
 def get_node(call: Call) -> Reply:
-    _, nodes = _nodes(call)
-    node = nodes.get(call.params["node_id"])
-    if node is None:
-        raise errors.NodeNotFound()
-    return entity(call, node, "nodes")
+    return entity(call, call.svc.pools.node(call.params["pool_id"], call.params["node_id"]),
+                  "nodes")
 
 
 def reboot_node(call: Call) -> Reply:

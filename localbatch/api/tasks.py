@@ -2,9 +2,8 @@
 
 from __future__ import annotations
 
-from .. import schema, wire
-from ..registry import key
-from .http import Call, Reply, created, entity, listing
+from .. import errors, schema, wire
+from .http import Call, Reply, created, entity, error_body, listing
 
 
 def create_task(call: Call) -> Reply:
@@ -24,16 +23,24 @@ def create_task_collection(call: Call) -> Reply:
             continue
         task_id = item.get("id") if isinstance(item, dict) else None
         refused.append({"status": "clienterror", "taskId": task_id,
-                        "error": call.svc.error_body(error, call.request_id)})
-    results = call.svc.tasks.create_collection(call.params["job_id"], {"value": good},
-                                               call.request_id)
+                        "error": error_body(error, call.base_url, call.request_id)})
+    results = [_added(call, task_id, outcome) for task_id, outcome in
+               call.svc.tasks.create_collection(call.params["job_id"], {"value": good})]
     return Reply(200, {"value": results + refused})
 
 
+def _added(call: Call, task_id: str | None, outcome: dict | errors.BatchError) -> dict:
+    """One task's entry in an addtaskcollection answer."""
+    if isinstance(outcome, errors.BatchError):
+        return {"status": "clienterror", "taskId": task_id,
+                "error": error_body(outcome, call.base_url, call.request_id)}
+    return {"status": "success", "taskId": outcome["id"], "eTag": outcome["eTag"],
+            "lastModified": outcome["lastModified"], "location": outcome["url"]}
+
+
 def list_tasks(call: Call) -> Reply:
-    job = call.svc.jobs.get(call.params["job_id"])
-    tasks = call.svc.registry.tasks.get(key(job["id"]), {})
-    return listing(call, sorted(tasks.items()), "tasks", f"/jobs/{job['id']}/tasks")
+    job, tasks = call.svc.tasks.listed(call.params["job_id"])
+    return listing(call, tasks, "tasks", f"/jobs/{job['id']}/tasks")
 
 
 def get_task(call: Call) -> Reply:

@@ -160,7 +160,7 @@ def test_a_restart_skips_a_job_it_cannot_recover(tmp_path: Path,
 
     async def second_run() -> None:
         async with running_service(tmp_path, break_one) as svc:
-            assert list(svc.tasks.queues.get("good", {})) == ["t"]
+            assert svc.tasks.book.queued("good") == ["t"]
             svc.pools.create(dict(POOL))   # the good job's pool: its task runs
             await until(lambda: completed(svc, "good", "t"), "the good job's task")
 

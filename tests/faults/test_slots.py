@@ -104,7 +104,7 @@ def test_the_old_run_ending_after_its_replacement_starts_frees_only_its_own_slot
             assert svc.registry.tasks["job"]["t"]["executionInfo"]["result"] == "success"
             await until(lambda: node["state"] == "idle", "the node to be idle")
             assert (node["runningTasksCount"], node["runningTaskSlotsCount"]) == (0, 0)
-            assert node["totalTasksRun"] == 2 and not svc.tasks.runs
+            assert node["totalTasksRun"] == 2 and not svc.tasks.book.on_node("pool", node["id"])
 
     asyncio.run(scenario())
 
