@@ -30,9 +30,19 @@ LIVE_ENDPOINTS: dict[str, str] = {}
 LIVE_TIME_SCALE = "20"   # Azure allocates a node in minutes, localbatch in about a second
 
 SCRATCH = Path(tempfile.mkdtemp(prefix="batch-notebooks-tests-"))
-os.environ.update(LOCALBATCH_HOME=str(SCRATCH / "localbatch"), BATCH_TARGET="local",
-                  BATCH_NOTEBOOKS_WORKDIR=str(SCRATCH / "work"),
-                  BATCH_NOTEBOOKS_ENV_FILE=str(SCRATCH / "settings.env"))
+EDITIONS: list[Path] = []   # the scratch folder of each edition whose notebooks have started
+
+
+def use_scratch(folder: Path) -> None:
+    """Point the kernels started from now on at a localbatch, work folder and settings file
+    of their own."""
+    EDITIONS.append(folder)
+    os.environ.update(LOCALBATCH_HOME=str(folder / "localbatch"), BATCH_TARGET="local",
+                      BATCH_NOTEBOOKS_WORKDIR=str(folder / "work"),
+                      BATCH_NOTEBOOKS_ENV_FILE=str(folder / "settings.env"))
+
+
+use_scratch(SCRATCH)
 for name in LEARNER_NAMES:
     os.environ.pop(name, None)
 
@@ -90,7 +100,19 @@ def azure_values() -> dict[str, str]:
     return learner_azure_values()
 
 
+@pytest.hookimpl(tryfirst=True)
+def pytest_runtest_setup(item: pytest.Item) -> None:
+    """The Czech notebooks start from nothing, as the English ones do, not from what the
+    English run left (08 keeps the output container): before their first kernel starts, the
+    kernels get a scratch state of their own."""
+    folder = item.path.parent
+    if folder.name == "cs" and folder.parent.name == "notebooks" \
+            and item.path.suffix == ".ipynb" and len(EDITIONS) == 1:
+        use_scratch(SCRATCH / "cs")
+
+
 def pytest_sessionfinish(session, exitstatus) -> None:
-    """Stop the notebooks' localbatch, if they started one."""
+    """Stop the notebooks' localbatch (one per edition), if they started one."""
     from localbatch.control import down, state_dir
-    down(state_dir())
+    for folder in EDITIONS:
+        down(state_dir(folder / "localbatch"))

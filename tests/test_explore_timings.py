@@ -110,4 +110,4 @@ def test_the_answers_work_from_the_data(table, capsys) -> None:
     assert "node 2 finished last, and ran tasks 75% of the time" in printed
     assert "Waited longest: ['T3'" in printed
     assert "Failed tasks ran 1.00 s on average, the others 2.00 s." in printed
-    assert "2 nodes: speed-up 1.60, efficiency 80%" in printed
+    assert "2 nodes: speed-up 1.60, efficiency 0.80" in printed
