@@ -19,6 +19,7 @@ from azure.batch import BatchClient, models
 from azure.core.credentials import AzureNamedKeyCredential
 from azure.storage.blob import BlobServiceClient
 
+from helpers.pools import tutorial_pool
 from localbatch.control import down, up
 from localbatch.statedir import StateDir
 
@@ -101,14 +102,7 @@ def blob_client(endpoints: dict[str, str]) -> BlobServiceClient:
 def start_pool(batch: BatchClient, nodes: int, slots: int = 1, timeout: float = 120) -> float:
     """Create the pool (no start task) and wait until every node is idle; return the seconds."""
     started = time.perf_counter()
-    batch.create_pool(models.BatchPoolCreateOptions(
-        id=POOL_ID, vm_size="Standard_A1_v2",
-        virtual_machine_configuration=models.VirtualMachineConfiguration(
-            image_reference=models.BatchVmImageReference(
-                publisher="canonical", offer="ubuntu-24_04-lts", sku="server-gen1",
-                version="latest"),
-            node_agent_sku_id="batch.node.ubuntu 24.04"),
-        target_dedicated_nodes=nodes, task_slots_per_node=slots))
+    batch.create_pool(tutorial_pool(POOL_ID, nodes, slots))
     deadline = started + timeout
     while True:
         states = [n.state for n in batch.list_nodes(POOL_ID)]

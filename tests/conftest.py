@@ -21,6 +21,7 @@ from azure.storage.blob import (
     generate_container_sas,
 )
 
+from helpers.pools import tutorial_pool
 from localbatch.control import down, up
 from localbatch.statedir import StateDir, exited
 
@@ -102,14 +103,7 @@ def wait_for(condition: Callable[[], object], timeout: float = 60, what: str = "
 
 def pool_options(pool_id: str, nodes: int, start_task: models.BatchStartTask | None = None,
                  slots: int = 1) -> models.BatchPoolCreateOptions:
-    return models.BatchPoolCreateOptions(
-        id=pool_id, vm_size="Standard_A1_v2",
-        virtual_machine_configuration=models.VirtualMachineConfiguration(
-            image_reference=models.BatchVmImageReference(
-                publisher="canonical", offer="ubuntu-24_04-lts", sku="server-gen1",
-                version="latest"),
-            node_agent_sku_id="batch.node.ubuntu 24.04"),
-        target_dedicated_nodes=nodes, task_slots_per_node=slots, start_task=start_task)
+    return tutorial_pool(pool_id, nodes, slots, start_task)
 
 
 def nodes_ready(batch: BatchClient, pool_id: str, count: int) -> bool:
@@ -122,6 +116,33 @@ def delete_pool(batch: BatchClient, pool_id: str) -> None:
         batch.begin_delete_pool(pool_id, polling_interval=scaled(0.1)).result()
     except ResourceNotFoundError:
         pass
+
+
+START_ONLY = "LIFECYCLE_START_ONLY"
+
+
+@pytest.fixture(scope="module")
+def start_pool(batch: BatchClient) -> Iterator[str]:
+    """A pool of one node whose start task prints its environment."""
+    pool_id = unique("start-pool")
+    start = models.BatchStartTask(
+        command_line="/bin/bash -c 'env'", wait_for_success=True,
+        environment_settings=[models.EnvironmentSetting(name=START_ONLY, value="start")])
+    batch.create_pool(pool_options(pool_id, 1, start))
+    try:
+        wait_for(lambda: nodes_ready(batch, pool_id, 1), what="one idle node")
+        yield pool_id
+    finally:
+        delete_pool(batch, pool_id)
+
+
+@pytest.fixture(scope="module")
+def empty_pool(batch: BatchClient) -> Iterator[str]:
+    """A pool with no nodes: tasks added to its jobs stay active and cost nothing."""
+    pool_id = unique("errpool")
+    batch.create_pool(pool_options(pool_id, 0))
+    yield pool_id
+    delete_pool(batch, pool_id)
 
 
 @pytest.fixture(scope="session")
@@ -158,6 +179,13 @@ def job_on(batch: BatchClient, pool_id: str, prefix: str = "job", **options) -> 
 def job(batch: BatchClient, shared_pool: str) -> Iterator[str]:
     """A fresh job on the shared pool, deleted afterwards."""
     with job_on(batch, shared_pool) as job_id:
+        yield job_id
+
+
+@pytest.fixture
+def idle_job(batch: BatchClient, empty_pool: str) -> Iterator[str]:
+    """A fresh job on the empty pool: its tasks stay active."""
+    with job_on(batch, empty_pool, "errjob") as job_id:
         yield job_id
 
 

@@ -51,7 +51,8 @@ def test_live_run_drives_the_account_in_the_settings(tmp_path: Path,
     """The tests' own localbatch plays the Azure account: only its settings reach the child,
     and the tests that look at this machine's processes and files are left out."""
     result = run_live(tmp_path, {**endpoints, "BATCH_AUTH": "key"}, "tests/test_lists.py",
-                      "tests/test_auth_and_errors.py", "tests/test_lifecycle.py",
+                      "tests/test_errors.py", "tests/test_auth.py", "tests/test_task_failures.py",
+                      "tests/test_jobs.py",
                       "-k", "filter_combining_two_terms or create_pool_twice or wrong_key "
                             "or retried or terminate_job_records")
     out = result.stdout

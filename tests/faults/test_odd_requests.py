@@ -11,7 +11,7 @@ from azure.batch import BatchClient, models
 from azure.core.exceptions import HttpResponseError
 
 from tests.conftest import wait_tasks
-from tests.test_auth_and_errors import values_of
+from tests.raw_rest import values_of
 
 
 def nested(depth: int, inner: str = "state eq 'completed'") -> str:

@@ -30,7 +30,7 @@ from tests.conftest import (
     wait_for,
     wait_tasks,
 )
-from tests.test_auth_and_errors import signed_headers, values_of
+from tests.raw_rest import signed_headers, values_of
 
 JSON = "application/json; odata=minimalmetadata"
 
