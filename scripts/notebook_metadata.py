@@ -20,11 +20,15 @@ LANGUAGE_INFO = {"codemirror_mode": {"name": "ipython", "version": 3}, "file_ext
 
 
 def normalise(notebook: dict) -> dict:
-    """Set the stable metadata, and drop per-run cell metadata (execution timings)."""
+    """Set the stable metadata, drop per-run cell metadata (execution timings), and mark a cell
+    whose outputs are hidden `collapsed`, as JupyterLab does when it saves."""
     notebook["metadata"] = {**notebook.get("metadata", {}), "kernelspec": dict(KERNELSPEC),
                             "language_info": dict(LANGUAGE_INFO)}
     for cell in notebook.get("cells", []):
-        cell.get("metadata", {}).pop("execution", None)
+        metadata = cell.setdefault("metadata", {})
+        metadata.pop("execution", None)
+        if metadata.get("jupyter", {}).get("outputs_hidden"):
+            metadata["collapsed"] = True
     return notebook
 
 
