@@ -71,7 +71,9 @@ def test_a_failed_task_is_reactivated_and_runs_again(batch: BatchClient, job: st
                                                      tmp_path: Path) -> None:
     marker = tmp_path / "input-fixed"
     batch.create_task(job, models.BatchTaskCreateOptions(
-        id="flaky", command_line=bash(f"test -e {marker} || {{ echo missing >&2; exit 3; }}"),
+        # once fixed, it runs 2 s: long enough to be seen active or running right after
+        id="flaky", command_line=bash(f"test -e {marker} || {{ echo missing >&2; exit 3; }}; "
+                                      "sleep 2"),
         constraints=models.BatchTaskConstraints(max_task_retry_count=1)))
     failed = wait_tasks(batch, job)["flaky"]
     assert failed.execution_info.result == "failure"
