@@ -118,31 +118,37 @@ def delete_pool(batch: BatchClient, pool_id: str) -> None:
         pass
 
 
+@contextmanager
+def pool_on(batch: BatchClient, prefix: str, nodes: int, slots: int = 1,
+            start_task: models.BatchStartTask | None = None) -> Iterator[str]:
+    """A new pool of the tutorial's kind, once its nodes are ready; deleted on the way out."""
+    pool_id = unique(prefix)
+    batch.create_pool(pool_options(pool_id, nodes, start_task, slots))
+    try:
+        wait_for(lambda: nodes_ready(batch, pool_id, nodes), what=f"{nodes} idle node(s)")
+        yield pool_id
+    finally:
+        delete_pool(batch, pool_id)
+
+
 START_ONLY = "LIFECYCLE_START_ONLY"
 
 
 @pytest.fixture(scope="module")
 def start_pool(batch: BatchClient) -> Iterator[str]:
     """A pool of one node whose start task prints its environment."""
-    pool_id = unique("start-pool")
     start = models.BatchStartTask(
         command_line="/bin/bash -c 'env'", wait_for_success=True,
         environment_settings=[models.EnvironmentSetting(name=START_ONLY, value="start")])
-    batch.create_pool(pool_options(pool_id, 1, start))
-    try:
-        wait_for(lambda: nodes_ready(batch, pool_id, 1), what="one idle node")
+    with pool_on(batch, "start-pool", 1, start_task=start) as pool_id:
         yield pool_id
-    finally:
-        delete_pool(batch, pool_id)
 
 
 @pytest.fixture(scope="module")
 def empty_pool(batch: BatchClient) -> Iterator[str]:
     """A pool with no nodes: tasks added to its jobs stay active and cost nothing."""
-    pool_id = unique("errpool")
-    batch.create_pool(pool_options(pool_id, 0))
-    yield pool_id
-    delete_pool(batch, pool_id)
+    with pool_on(batch, "errpool", 0) as pool_id:
+        yield pool_id
 
 
 @pytest.fixture(scope="session")

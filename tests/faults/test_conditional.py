@@ -8,7 +8,6 @@ If-None-Match with If-Modified-Since, where the ETag header decides.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from datetime import datetime, timedelta, timezone
 from email.utils import format_datetime
 
@@ -17,7 +16,7 @@ from azure.batch import BatchClient, models
 from azure.core import MatchConditions
 from azure.core.exceptions import ResourceModifiedError
 
-from tests.conftest import delete_pool, job_on, pool_options, unique
+from tests.conftest import pool_options, unique
 from tests.faults.test_validation import refusal, send
 
 STALE = "0x8DDEADBEEF00000"
@@ -25,21 +24,6 @@ STALE = "0x8DDEADBEEF00000"
 
 def http_date(delta: timedelta) -> str:
     return format_datetime(datetime.now(timezone.utc) + delta, usegmt=True)
-
-
-@pytest.fixture(scope="module")
-def empty_pool(batch: BatchClient) -> Iterator[str]:
-    """A pool with no nodes: its tasks stay active, so their ETags change only when we do."""
-    pool_id = unique("condpool")
-    batch.create_pool(pool_options(pool_id, 0))
-    yield pool_id
-    delete_pool(batch, pool_id)
-
-
-@pytest.fixture
-def idle_job(batch: BatchClient, empty_pool: str) -> Iterator[str]:
-    with job_on(batch, empty_pool, "cond") as job_id:
-        yield job_id
 
 
 @pytest.fixture

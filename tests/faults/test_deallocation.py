@@ -14,11 +14,8 @@ from azure.batch import BatchClient, models
 from azure.core.exceptions import HttpResponseError
 
 from tests.conftest import (
-    delete_pool,
     job_on,
-    nodes_ready,
-    pool_options,
-    unique,
+    pool_on,
     wait_for,
     wait_tasks,
 )
@@ -26,13 +23,8 @@ from tests.conftest import (
 
 @pytest.fixture
 def pool(batch: BatchClient) -> Iterator[str]:
-    pool_id = unique("dealloc")
-    batch.create_pool(pool_options(pool_id, 1))
-    try:
-        wait_for(lambda: nodes_ready(batch, pool_id, 1), what="one idle node")
+    with pool_on(batch, "dealloc", 1) as pool_id:
         yield pool_id
-    finally:
-        delete_pool(batch, pool_id)
 
 
 @pytest.fixture

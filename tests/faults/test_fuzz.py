@@ -18,7 +18,7 @@ from azure.batch import BatchClient
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from tests.conftest import delete_pool, job_on, pool_options, unique
+from tests.conftest import job_on, unique
 from tests.faults.test_validation import job_body, pool_body, runs_a_task, send
 
 URL = "https://example.invalid/input/clip.mp4?sv=2025-01-05&sig=FUZZSIG"
@@ -113,17 +113,9 @@ def assert_answered_well(answer) -> None:
 
 
 @pytest.fixture(scope="module")
-def fuzz_pool(batch: BatchClient) -> Iterator[str]:
-    pool_id = unique("fuzzpool")
-    batch.create_pool(pool_options(pool_id, 0))
-    yield pool_id
-    delete_pool(batch, pool_id)
-
-
-@pytest.fixture(scope="module")
-def fuzz_job(batch: BatchClient, fuzz_pool: str) -> Iterator[str]:
+def fuzz_job(batch: BatchClient, empty_pool: str) -> Iterator[str]:
     """The job that mutated tasks go to: its pool has no nodes, so none of them ever runs."""
-    with job_on(batch, fuzz_pool, "fuzzjob") as job_id:
+    with job_on(batch, empty_pool, "fuzzjob") as job_id:
         yield job_id
 
 
@@ -153,9 +145,9 @@ def targets(kind: str, pool_id: str, job_id: str) -> tuple[str, dict]:
 ])
 @pytest.mark.parametrize("kind", ["pool", "job", "task", "collection", "resize"])
 def test_mutated_bodies_never_break_the_service(batch: BatchClient, endpoints: dict,
-                                                shared_pool: str, fuzz_pool: str, fuzz_job: str,
+                                                shared_pool: str, empty_pool: str, fuzz_job: str,
                                                 kind: str, examples: int) -> None:
-    path, valid = targets(kind, fuzz_pool, fuzz_job)
+    path, valid = targets(kind, empty_pool, fuzz_job)
     created: list[str] = []
 
     @settings(max_examples=examples, deadline=None, database=None,

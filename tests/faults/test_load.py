@@ -16,12 +16,8 @@ from azure.batch import BatchClient, models
 
 from tests.conftest import (
     batch_client,
-    delete_pool,
     job_on,
-    nodes_ready,
-    pool_options,
-    unique,
-    wait_for,
+    pool_on,
     wait_tasks,
 )
 
@@ -31,13 +27,8 @@ CLIENTS = 20
 @pytest.fixture(scope="module")
 def slotted_pool(batch: BatchClient) -> Iterator[str]:
     """Two nodes of four task slots each: eight tasks run at once."""
-    pool_id = unique("load-pool")
-    batch.create_pool(pool_options(pool_id, 2, slots=4))
-    try:
-        wait_for(lambda: nodes_ready(batch, pool_id, 2), what="two idle nodes")
+    with pool_on(batch, "load-pool", 2, slots=4) as pool_id:
         yield pool_id
-    finally:
-        delete_pool(batch, pool_id)
 
 
 @pytest.fixture

@@ -19,6 +19,7 @@ from tests.conftest import (
     delete_pool,
     job_on,
     nodes_ready,
+    pool_on,
     pool_options,
     unique,
     wait_for,
@@ -32,13 +33,8 @@ pytestmark = pytest.mark.skipif(not Path("/proc").is_dir(),
 
 @pytest.fixture
 def one_node_pool(batch: BatchClient) -> Iterator[str]:
-    pool_id = unique("procs")
-    batch.create_pool(pool_options(pool_id, 1))
-    try:
-        wait_for(lambda: nodes_ready(batch, pool_id, 1), what="one idle node")
+    with pool_on(batch, "procs", 1) as pool_id:
         yield pool_id
-    finally:
-        delete_pool(batch, pool_id)
 
 
 def start_marked(batch: BatchClient, job_id: str, tmp_path: Path, then: str,

@@ -13,11 +13,8 @@ import pytest
 from azure.batch import BatchClient, models
 
 from tests.conftest import (
-    delete_pool,
     job_on,
-    nodes_ready,
-    pool_options,
-    unique,
+    pool_on,
     wait_for,
     wait_tasks,
 )
@@ -27,13 +24,8 @@ from tests.faults.test_isolation import POOL, completed, node_idle, running_serv
 @pytest.fixture
 def two_slot_node(batch: BatchClient) -> Iterator[str]:
     """A pool of one node with two task slots."""
-    pool_id = unique("slots")
-    batch.create_pool(pool_options(pool_id, 1, slots=2))
-    try:
-        wait_for(lambda: nodes_ready(batch, pool_id, 1), what="one idle node")
+    with pool_on(batch, "slots", 1, slots=2) as pool_id:
         yield pool_id
-    finally:
-        delete_pool(batch, pool_id)
 
 
 def node_slots(batch: BatchClient, pool_id: str) -> tuple[int, int]:
