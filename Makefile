@@ -81,19 +81,25 @@ wheelhouse: ## gather every package make setup downloads into wheelhouse/ (copy 
 	npm ci --no-audit --no-fund --cache "$$(pwd)/wheelhouse/npm-cache"
 	@echo "wheelhouse/ is ready: with it, make setup installs with no network."
 
-notebooks: setup ## re-execute the notebooks, English and Czech, in place against a fresh local service (the committed outputs)
-	$(VENV_PY) scripts/run_notebooks.py --fresh --in-place
-	$(VENV_PY) scripts/run_notebooks.py --fresh --in-place --edition cs
+notebooks: setup ## re-execute the notebooks, English and Czech, in place against a fresh local service, on 6-second clips as nbval runs them (the committed outputs)
+	BATCH_NOTEBOOKS_SAMPLE=short $(VENV_PY) scripts/run_notebooks.py --fresh --in-place
+	BATCH_NOTEBOOKS_SAMPLE=short $(VENV_PY) scripts/run_notebooks.py --fresh --in-place --edition cs
 
 translations: setup ## bring the Czech catalogs (locale/cs) up to the English notebooks, then build notebooks/cs from them
 	$(VENV_PY) scripts/translations.py update
 	$(VENV_PY) scripts/translations.py build
 
-test: setup ## run the tests (pass options with PYTEST_ARGS='-k media')
-	$(VENV_PY) -m pytest $(PYTEST_ARGS)
+# nbval runs the committed notebooks (both editions) and compares their outputs; the kernels get
+# 6-second clips (BATCH_NOTEBOOKS_SAMPLE=short, set by conftest.py), as `make notebooks` made them.
+NBVAL := --nbval --nbval-current-env --nbval-sanitize-with tests/nbval_sanitize.cfg \
+	--nbval-cell-timeout 600
+FAST := -m "not slow and not browser" --ignore=tests/clients
 
-test-fast: setup ## the tests without the slow ones (the offline set-up, 1,000 tasks)
-	$(VENV_PY) -m pytest -m "not slow" $(PYTEST_ARGS)
+test: setup ## run the tests and nbval on every notebook (pass options with PYTEST_ARGS='-k media')
+	$(VENV_PY) -m pytest --durations=15 tests $(NBVAL) notebooks $(PYTEST_ARGS)
+
+test-fast: setup ## the tests in under two minutes: no browser, client, wheelhouse or nbval tests
+	$(VENV_PY) -m pytest --durations=10 $(FAST) tests $(PYTEST_ARGS)
 
 test-live: setup ## the conformance tests against your Azure account (settings from the environment or .env; it creates pools, which costs money)
 	$(VENV_PY) -m pytest --live $(PYTEST_ARGS)

@@ -24,6 +24,7 @@ from azure.storage.blob import (
 from helpers.pools import tutorial_pool
 from localbatch.control import down, up
 from localbatch.statedir import StateDir, exited
+from tests.tutorial_run import TutorialRun, run_tutorial
 
 
 @pytest.fixture(scope="session")
@@ -33,6 +34,12 @@ def state(tmp_path_factory: pytest.TempPathFactory) -> Iterator[StateDir]:
     up(state)
     yield state
     down(state)
+
+
+@pytest.fixture(scope="session")
+def tutorial_run(tmp_path_factory: pytest.TempPathFactory) -> TutorialRun:
+    """The suite's one headless run of the tutorial, shared by every test that needs one."""
+    return run_tutorial(tmp_path_factory.mktemp("tutorial-run"))
 
 
 @pytest.fixture

@@ -1,63 +1,73 @@
-"""`make tutorial`'s runner end to end: hostile file names and a corrupt video, as a learner's
-own inputs, through notebooks 00-08 in fresh kernels."""
+"""`make tutorial`'s runner end to end (00 onwards, fresh kernels), on a learner's own inputs:
+hostile file names and broken media. One run (tests/tutorial_run.py) serves every check."""
 
 from __future__ import annotations
 
-import json
 import os
 import re
-import subprocess
-import sys
 from pathlib import Path
 
-from helpers.media import is_valid_mp3, make_sample_video
-from localbatch.statedir import StateDir
+import pandas as pd
 
-ROOT = Path(__file__).resolve().parent.parent
-GOOD = ["my talk (final).v2.mp4", "$(touch pwned).mp4", "it's \"quoted\".mp4", "[1] `tick`.mp4",
-        "-leading dash.mp4", "noext", "sub/clip.mp4", "other/clip.mp4"]
-
-
-def outputs_text(notebook: Path) -> str:
-    cells = json.loads(notebook.read_text())["cells"]
-    return "\n".join(json.dumps(cell.get("outputs", []), ensure_ascii=False) for cell in cells)
+from helpers.media import is_valid_mp3
+from helpers.timings import read_timings
+from tests.tutorial_run import BROKEN, GOOD, ROOT, TutorialRun
 
 
-def test_hostile_inputs_through_the_notebooks(tmp_path: Path) -> None:
-    work, executed = tmp_path / "work", tmp_path / "executed"
-    clip = make_sample_video(tmp_path / "clip.mp4", seconds=1.0)
-    for name in GOOD:
-        target = work / "inputs" / (name if name != "noext" else "noext.mp4")
-        target.parent.mkdir(parents=True, exist_ok=True)
-        target.write_bytes(clip.read_bytes())
-    (work / "inputs" / "corrupt.mp4").write_bytes(clip.read_bytes()[:3000])
-    state = StateDir(tmp_path / "localbatch")
-    env = {**os.environ, "LOCALBATCH_HOME": str(state.path), "BATCH_TARGET": "local",
-           "BATCH_NOTEBOOKS_WORKDIR": str(work),
-           "BATCH_NOTEBOOKS_ENV_FILE": str(tmp_path / "settings.env")}
-    try:
-        run = subprocess.run([sys.executable, str(ROOT / "scripts" / "run_notebooks.py"),
-                              "--out", str(executed)], env=env, capture_output=True, text=True,
-                             timeout=600, check=False)
-    finally:
-        subprocess.run([sys.executable, "-m", "localbatch", "down"], env=env, check=False,
-                       capture_output=True)
+def test_the_run_completes_and_says_where_the_results_are(tutorial_run: TutorialRun) -> None:
+    run = tutorial_run.run
     assert run.returncode == 0, run.stdout + run.stderr[-3000:]
-    assert f"MP3 files:          {work / 'mp3'}" in run.stdout
+    assert f"MP3 files:          {tutorial_run.work / 'mp3'}" in run.stdout
+    ran = {line.split()[1] for line in run.stdout.splitlines() if line.startswith("✓ ")}
+    numbered = {p.stem for p in (ROOT / "notebooks").glob("[0-9][0-9]_*.ipynb")}
+    assert ran == numbered, "every numbered notebook ran"
 
-    monitor = outputs_text(executed / "06_monitor_tasks.ipynb")
-    assert "8 succeeded, 1 failed" in monitor
-    assert re.search(r"✗ Task\d+ failed; its stderr:\\n.*Invalid data found", monitor)
-    mp3s = sorted(p.relative_to(work / "mp3").as_posix() for p in (work / "mp3").rglob("*.mp3"))
-    expected = sorted(os.path.splitext(n if n != "noext" else "noext.mp4")[0] + ".mp3"
-                      for n in GOOD)
-    assert mp3s == expected
-    assert all(is_valid_mp3(work / "mp3" / name) for name in mp3s)
-    assert not list(tmp_path.rglob("pwned")) and not (ROOT / "notebooks" / "pwned").exists()
-    cleanup = outputs_text(executed / "08_cleanup.ipynb")
+
+def test_every_good_name_becomes_one_mp3_and_no_name_runs(tutorial_run: TutorialRun) -> None:
+    mp3 = tutorial_run.work / "mp3"
+    made = sorted(p.relative_to(mp3).as_posix() for p in mp3.rglob("*.mp3"))
+    assert made == sorted(os.path.splitext(name)[0] + ".mp3" for name in GOOD)
+    assert all(is_valid_mp3(mp3 / name) for name in made)
+    folder = tutorial_run.work.parent
+    assert not list(folder.rglob("pwned")) and not (ROOT / "notebooks" / "pwned").exists()
+
+
+def test_06_names_every_failed_task_with_its_stderr(tutorial_run: TutorialRun) -> None:
+    """The learner's view: each broken input is one failed task, its exit code in 06's table
+    and its stderr printed under it; no good input is reported failed."""
+    monitor = tutorial_run.text("06_monitor_tasks.ipynb")
+    total = len(GOOD) + len(BROKEN)
+    assert f"{total} tasks completed: {len(GOOD)} succeeded, {len(BROKEN)} failed" in monitor
+    assert f"✗ {len(BROKEN)} task(s) failed" in monitor
+    table = read_timings(tutorial_run.work / "timings.csv")   # what 06 displayed, as it saved it
+    ids = tutorial_run.task_ids()
+    for name, says in BROKEN.items():
+        task_id = ids[name]
+        shown = re.search(rf"✗ {task_id} failed; its stderr:\n(.*?)(?=\n✗ |\Z)", monitor,
+                          re.DOTALL)
+        assert shown and says in shown.group(1), f"{name} ({task_id}): {monitor}"
+        row = table.index[table["task"] == task_id][0]
+        exit_code = table.loc[row, "exit_code"]
+        assert table.loc[row, "result"] == "failure", name
+        assert pd.notna(exit_code) and exit_code != 0, name
+        assert re.search(rf"^{row}\s+{task_id}\s+completed\s+{exit_code}\s+failure\b", monitor,
+                         re.MULTILINE), f"06's table shows {task_id}'s exit code and failure"
+    for name in GOOD:
+        assert f"✗ {ids[name]} failed" not in monitor, name
+
+
+def test_08_cleans_up_after_failures(tutorial_run: TutorialRun) -> None:
+    cleanup = tutorial_run.text("08_cleanup.ipynb")
     assert "job 'LinuxFFmpegJob', pool 'LinuxFFmpegPool'" in cleanup
-    keys = state.keys()
-    for notebook in executed.glob("*.ipynb"):
-        text = notebook.read_text()
+    assert "✓ no pool left" in cleanup
+
+
+def test_no_key_or_signature_in_any_executed_notebook(tutorial_run: TutorialRun) -> None:
+    keys = tutorial_run.keys
+    assert keys["batch_key"] and keys["storage_key"]
+    notebooks = list(tutorial_run.executed.glob("*.ipynb"))
+    assert notebooks
+    for notebook in notebooks:
+        text = Path(notebook).read_text()
         assert keys["batch_key"] not in text and keys["storage_key"] not in text, notebook.name
         assert "sig=" not in text, notebook.name

@@ -7,44 +7,31 @@ bad one exactly one failed task whose exit code and stderr say why; and no name 
 
 from __future__ import annotations
 
-import json
 import os
-import re
-import subprocess
-import sys
 import uuid
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
-import pandas as pd
 import pytest
 from azure.batch import BatchClient
 from azure.storage.blob import BlobSasPermissions, BlobServiceClient, generate_blob_sas
 
-from helpers.media import find_ffmpeg, is_valid_mp3, make_sample_video
-from helpers.timings import read_timings, timing_table
+from helpers.media import is_valid_mp3, make_sample_video
+from helpers.timings import timing_table
 from localbatch.statedir import StateDir
 from tests.conftest import blob_read_url as read_url
 from tests.conftest import container_url, wait_tasks
 from tests.test_flow import WRITE, convert_task, download, upload
+from tests.tutorial_run import INVALID, make_silent_video
 
 ROOT = Path(__file__).resolve().parents[2]
 MARKER = f"pwned-{uuid.uuid4().hex[:8]}"
 GOOD = ["with  spaces (final).mp4", "it's \"both\" quotes.mp4", f"$(touch {MARKER}).mp4",
         f"`touch {MARKER}`.mp4", "café – naïve 🎵.mp4", "-leading dash.mp4",
         "several.dots.v2.final.mp4", "noext", "[1] take.mp4", "a/clip.mp4", "b/clip.mp4"]
-INVALID = "Invalid data found when processing input"
 BAD = {"truncated.mp4": INVALID, "zero-byte.mp4": INVALID, "text-as-video.mp4": INVALID,
        "no audio.mp4": "Output file does not contain any stream"}
 """Each broken input and what this ffmpeg's stderr says about it."""
-
-
-def make_silent_video(path: Path) -> Path:
-    """A picture-only MP4 (lavfi testsrc, -an): nothing for `-vn out.mp3` to convert."""
-    subprocess.run([find_ffmpeg(), "-nostdin", "-y", "-loglevel", "error", "-f", "lavfi",
-                    "-i", "testsrc=size=160x120:rate=25", "-t", "1", "-an", "-c:v", "libx264",
-                    "-pix_fmt", "yuv420p", str(path)], check=True, capture_output=True)
-    return path
 
 
 @pytest.fixture(scope="module")
@@ -132,59 +119,3 @@ def test_expired_read_sas_is_blob_access_denied(batch: BatchClient, blobs: BlobS
     assert (failure.category, failure.code) == ("usererror", "BlobAccessDenied")
     told = failure.message + "".join(f"{d.name}={d.value}" for d in failure.details or [])
     assert "sig=" not in told and sas not in told, told
-
-
-def notebook_text(path: Path) -> str:
-    """What a learner reads in an executed notebook: stream output and plain-text results."""
-    parts = []
-    for cell in json.loads(path.read_text())["cells"]:
-        for output in cell.get("outputs", []):
-            text = output.get("text") or output.get("data", {}).get("text/plain", "")
-            parts.append(text if isinstance(text, str) else "".join(text))
-    return "\n".join(parts)
-
-
-def test_bad_media_through_the_notebooks(tmp_path: Path, media: dict[str, Path]) -> None:
-    """The learner's view: 06 names every failed task with its stderr, 08 still cleans up."""
-    work, executed = tmp_path / "work", tmp_path / "executed"
-    inputs = {"good.mp4": media["noext"], "empty.mp4": media["zero-byte.mp4"],
-              "silent.mp4": media["no audio.mp4"], "notes.mp4": media["text-as-video.mp4"]}
-    for name, source in inputs.items():
-        (work / "inputs").mkdir(parents=True, exist_ok=True)
-        (work / "inputs" / name).write_bytes(source.read_bytes())
-    state = StateDir(tmp_path / "localbatch")
-    env = {**os.environ, "LOCALBATCH_HOME": str(state.path), "BATCH_TARGET": "local",
-           "BATCH_NOTEBOOKS_WORKDIR": str(work),
-           "BATCH_NOTEBOOKS_ENV_FILE": str(tmp_path / "settings.env")}
-    notebooks = sorted(p.name for p in (ROOT / "notebooks").glob("0[0-8]_*.ipynb"))
-    try:
-        run = subprocess.run([sys.executable, str(ROOT / "scripts" / "run_notebooks.py"),
-                              *notebooks, "--out", str(executed)], env=env, capture_output=True,
-                             text=True, timeout=600, check=False)
-    finally:
-        subprocess.run([sys.executable, "-m", "localbatch", "down"], env=env, check=False,
-                       capture_output=True)
-    assert run.returncode == 0, run.stdout + run.stderr[-3000:]
-
-    monitor = notebook_text(executed / "06_monitor_tasks.ipynb")
-    assert "4 tasks completed: 1 succeeded, 3 failed" in monitor
-    assert "✗ 3 task(s) failed" in monitor
-    # Task ids follow the sorted blob names: empty, good, notes, silent.
-    expected = {"Task0": INVALID, "Task2": INVALID,
-                "Task3": "Output file does not contain any stream"}
-    table = read_timings(work / "timings.csv")  # what 06 displayed, as it saved it
-    for task_id, says in expected.items():
-        shown = re.search(rf"✗ {task_id} failed; its stderr:\n(.*?)(?=\n✗ |\Z)", monitor,
-                          re.DOTALL)
-        assert shown and says in shown.group(1), f"{task_id}: {monitor}"
-        row = table.index[table["task"] == task_id][0]
-        exit_code = table.loc[row, "exit_code"]
-        assert table.loc[row, "result"] == "failure", task_id
-        assert pd.notna(exit_code) and exit_code != 0, task_id
-        assert re.search(rf"^{row}\s+{task_id}\s+completed\s+{exit_code}\s+failure\b", monitor,
-                         re.MULTILINE), \
-            f"06's table shows {task_id}'s exit code {exit_code} and its failure"
-    assert "✗ Task1 failed" not in monitor
-    assert sorted(p.name for p in (work / "mp3").rglob("*.mp3")) == ["good.mp3"]
-    cleanup = notebook_text(executed / "08_cleanup.ipynb")
-    assert "pool 'LinuxFFmpegPool'" in cleanup and "✓ no pool left" in cleanup
