@@ -30,13 +30,13 @@ LIVE_ENDPOINTS: dict[str, str] = {}
 LIVE_TIME_SCALE = "20"   # Azure allocates a node in minutes, localbatch in about a second
 
 SCRATCH = Path(tempfile.mkdtemp(prefix="batch-notebooks-tests-"))
-EDITIONS: list[Path] = []   # the scratch folder of each edition whose notebooks have started
+USED: set[Path] = set()   # every scratch folder a kernel was pointed at
 
 
 def use_scratch(folder: Path) -> None:
     """Point the kernels started from now on at a localbatch, work folder and settings file
     of their own."""
-    EDITIONS.append(folder)
+    USED.add(folder)
     os.environ.update(LOCALBATCH_HOME=str(folder / "localbatch"), BATCH_TARGET="local",
                       BATCH_NOTEBOOKS_WORKDIR=str(folder / "work"),
                       BATCH_NOTEBOOKS_ENV_FILE=str(folder / "settings.env"))
@@ -74,6 +74,23 @@ def pytest_configure(config: pytest.Config) -> None:
     os.environ["BATCH_TESTS_TIME_SCALE"] = LIVE_TIME_SCALE
 
 
+@pytest.hookimpl(optionalhook=True)
+def pytest_xdist_make_scheduler(config: pytest.Config, log):
+    """Under pytest-xdist (`make test` runs `-n`), a file's tests run in one worker, which sets
+    up its module fixtures once, and an edition's notebooks run in one worker, in order, as
+    they build on each other."""
+    from xdist.scheduler import LoadScopeScheduling
+
+    class ByFileAndEdition(LoadScopeScheduling):
+        def _split_scope(self, nodeid: str) -> str:
+            path = nodeid.split("::", 1)[0]
+            if path.endswith(".ipynb"):
+                return path.rsplit("/", 1)[0]   # notebooks or notebooks/cs
+            return path
+
+    return ByFileAndEdition(config, log)
+
+
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
     """Under --live, leave out every test that needs localbatch's processes or files."""
     if not config.getoption("--live"):
@@ -101,19 +118,24 @@ def azure_values() -> dict[str, str]:
     return learner_azure_values()
 
 
+def edition_scratch(item: pytest.Item) -> Path | None:
+    """A notebook's scratch folder: one per edition (notebooks/ or notebooks/cs), so that each
+    edition starts from nothing (08 keeps the output container), whatever ran before it."""
+    if item.path.suffix != ".ipynb":
+        return None
+    return SCRATCH / ("cs" if item.path.parent.name == "cs" else "en")
+
+
 @pytest.hookimpl(tryfirst=True)
 def pytest_runtest_setup(item: pytest.Item) -> None:
-    """The Czech notebooks start from nothing, as the English ones do, not from what the
-    English run left (08 keeps the output container): before their first kernel starts, the
-    kernels get a scratch state of their own."""
-    folder = item.path.parent
-    if folder.name == "cs" and folder.parent.name == "notebooks" \
-            and item.path.suffix == ".ipynb" and len(EDITIONS) == 1:
-        use_scratch(SCRATCH / "cs")
+    """Before a notebook's first kernel starts, point the kernels at its edition's scratch."""
+    folder = edition_scratch(item)
+    if folder is not None and os.environ["LOCALBATCH_HOME"] != str(folder / "localbatch"):
+        use_scratch(folder)
 
 
 def pytest_sessionfinish(session, exitstatus) -> None:
-    """Stop the notebooks' localbatch (one per edition), if they started one."""
+    """Stop the kernels' localbatch (one per scratch folder), if they started one."""
     from localbatch.control import down, state_dir
-    for folder in EDITIONS:
+    for folder in USED:
         down(state_dir(folder / "localbatch"))

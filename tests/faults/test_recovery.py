@@ -7,7 +7,6 @@ import os
 import signal
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import nbformat
@@ -25,6 +24,7 @@ from tests.conftest import (
     nodes_ready,
     pool_options,
     unique,
+    wait_azurite_saved,
     wait_for,
     wait_tasks,
 )
@@ -89,7 +89,7 @@ def test_blobs_survive_an_azurite_restart(own_state: StateDir) -> None:
     up(own_state)
     assert blobs.get_blob_client("kept", "clip.mp4").download_blob().readall() == b"video bytes"
     blobs.get_blob_client("kept", "later.mp4").upload_blob(b"more bytes")
-    time.sleep(10)  # well past the 5 s autosave: this is about a crash, not a timing target
+    wait_azurite_saved(own_state, ["later.mp4"])   # this is about a crash, not the autosave
     pid = own_state.pid("azurite")
     os.killpg(pid, signal.SIGKILL)
     wait_for(lambda: not alive(pid), 10, "Azurite to die")

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import os
 import signal
-import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -24,6 +23,7 @@ from tests.conftest import (
     output_file,
     pool_options,
     unique,
+    wait_azurite_saved,
     wait_for,
     wait_tasks,
 )
@@ -112,7 +112,7 @@ def test_tasks_that_finish_while_azurite_is_down_upload_once_it_is_back(
     job = Job(patient_state)
     job.add([f"t{i}" for i in range(4)])
     wait_for(lambda: len(job.outputs()) == 4, what="the first 4 outputs")
-    time.sleep(10)   # Azurite saves its blob index every 5 s: a SIGKILL loses younger uploads
+    wait_azurite_saved(patient_state, list(job.outputs()))   # else a SIGKILL loses them
     gate = tmp_path / "gate"
     job.add([f"t{i}" for i in range(4, TASKS)], f"until [ -e {gate} ]; do sleep 0.05; done")
     wait_for(lambda: job.batch.get_job_task_counts(job.id).task_counts.running == 2,
@@ -121,8 +121,11 @@ def test_tasks_that_finish_while_azurite_is_down_upload_once_it_is_back(
     os.killpg(azurite, how)
     wait_for(lambda: not alive(azurite), 20, "Azurite to end")
     gate.touch()
-    time.sleep(2)   # the two running tasks finish, and retry their uploads
-    assert job.completed() == 4
+    written = [f"workitems/{job.id}/job-1/{task.id}/wd/out.txt"
+               for task in job.batch.list_tasks(job.id) if task.state == "running"]
+    wait_for(lambda: all(any((patient_state.path / "nodes").glob(f"*/*/{path}"))
+                         for path in written), what="the two gated tasks to write their output")
+    assert job.completed() == 4   # they cannot upload it while Azurite is down
     up(patient_state)
     assert patient_state.pid("service") == service   # left running: it was healthy
     job.assert_nothing_lost()
