@@ -109,6 +109,7 @@ bench: setup ## run the benchmarks (minutes; BENCH_ARGS=--quick for a short run)
 
 lint: ## check the code with ruff
 	.venv/bin/ruff check .
+	.venv/bin/lint-imports --no-cache
 
 down: ## stop the local Batch service and Azurite
 	$(VENV_PY) -m localbatch down

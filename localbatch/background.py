@@ -5,22 +5,22 @@ from __future__ import annotations
 import asyncio
 import logging
 
-from .node_agent import frames
+from .secrecy import frames
 
 log = logging.getLogger(__name__)
 
 
 class Background:
     def __init__(self):
-        self.jobs: set[asyncio.Task] = set()
+        self.pending: set[asyncio.Task] = set()   # asyncio tasks, not Batch tasks
 
     def spawn(self, coro) -> None:
         """Run a coroutine in the background, keeping a reference so it is not collected."""
-        job = asyncio.get_running_loop().create_task(coro)
-        self.jobs.add(job)
-        job.add_done_callback(self._finished)
+        work = asyncio.get_running_loop().create_task(coro)
+        self.pending.add(work)
+        work.add_done_callback(self._finished)
 
-    def _finished(self, job: asyncio.Task) -> None:
-        self.jobs.discard(job)
-        if not job.cancelled() and job.exception():
-            log.error("background work failed: %s", frames(job.exception()))
+    def _finished(self, work: asyncio.Task) -> None:
+        self.pending.discard(work)
+        if not work.cancelled() and work.exception():
+            log.error("background work failed: %s", frames(work.exception()))

@@ -10,6 +10,7 @@ import sys
 import time
 from pathlib import Path
 
+from .settings import retry_seconds
 from .statedir import (
     PROJECT_ROOT,
     STORAGE_ACCOUNT,
@@ -19,7 +20,6 @@ from .statedir import (
     free_port,
     port_open,
 )
-from .transfers import retry_seconds
 
 START_TIMEOUT = 60
 PROCESSES = (("azurite", "blob"), ("service", "batch"))   # name, port; started in this order

@@ -4,20 +4,17 @@ from __future__ import annotations
 
 
 class BatchError(Exception):
-    """An error the service answers with a BatchError body (code, message, values)."""
+    """An error the service answers with a BatchError body (code, message, values). Every code
+    localbatch answers with is a subclass below, with its status and message: no other module
+    makes one up."""
 
     status = 500
     code = "InternalError"
     message = "Server encountered an internal error. Please try again after some time."
 
-    def __init__(self, message: str | None = None, values: dict[str, str] | None = None,
-                 *, status: int | None = None, code: str | None = None):
+    def __init__(self, message: str | None = None, values: dict[str, str] | None = None):
         self.message = message or type(self).message
         self.values = values or {}
-        if status is not None:
-            self.status = status
-        if code is not None:
-            self.code = code
         super().__init__(f"{self.code}: {self.message}")
 
 
@@ -42,6 +39,11 @@ UnsupportedRequestVersion = _error(
 InvalidQueryParameterValue = _error(
     "InvalidQueryParameterValue", 400,
     "Value for one of the query parameters specified in the request URI is invalid.")
+# Learn's table, common REST API error codes: 400, "A query parameter specified in the request
+# URI is outside the permissible range." (maxresults, BatchService.json: "A maximum of 1000").
+OutOfRangeQueryParameterValue = _error(
+    "OutOfRangeQueryParameterValue", 400,
+    "A query parameter specified in the request URI is outside the permissible range.")
 InvalidRequestBody = _error(
     "InvalidRequestBody", 400,
     "The specified Request Body is not syntactically valid.")
@@ -64,6 +66,10 @@ JobExists = _error("JobExists", 409, "The specified job already exists.")
 TaskExists = _error("TaskExists", 409, "The specified task already exists.")
 PoolBeingDeleted = _error(
     "PoolBeingDeleted", 409, "The specified pool has been marked for deletion and is being reclaimed.")
+# Learn's table, Batch service error codes: 409, "The specified pool is being resized"; and
+# BatchService.json on Pool_Resize: "If the Pool is already resizing, the request fails with
+# status code 409".
+PoolBeingResized = _error("PoolBeingResized", 409, "The specified pool is being resized.")
 JobBeingDeleted = _error(
     "JobBeingDeleted", 409, "The specified job has been marked for deletion and is being reclaimed.")
 JobBeingTerminated = _error(
@@ -84,6 +90,10 @@ OperationNotValidOnNode = _error(
     "OperationNotValidOnNode", 409, "The specified operation is not valid on the node.")
 RequestBodyTooLarge = _error(
     "RequestBodyTooLarge", 413, "The request body is too large and exceeds the maximum permissible limit.")
+# Learn's table, common REST API error codes: 416, "The range specified is invalid for the
+# current size of the resource." (the ocp-range header of Get Task File and Get Node File).
+InvalidRange = _error(
+    "InvalidRange", 416, "The range specified is invalid for the current size of the resource.")
 ConditionNotMet = _error(
     "ConditionNotMet", 412, "The condition specified using HTTP conditional header(s) is not met.")
 InvalidHeaderValue = _error(

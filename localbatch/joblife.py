@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 from . import errors, states
-from .registry import Registry, key
+from .ids import key
+from .registry import Registry
 from .runs import RunBook
 
 

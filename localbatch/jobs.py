@@ -7,9 +7,10 @@ import shutil
 
 from . import errors, states, validate, wire
 from .background import Background
+from .ids import key
 from .joblife import JobLife
 from .paths import Paths
-from .registry import Registry, key
+from .registry import Registry
 from .tasks import Tasks
 
 UNSUPPORTED = ("jobManagerTask", "jobPreparationTask", "jobReleaseTask", "networkConfiguration",
@@ -29,12 +30,14 @@ class Jobs:
         return sorted(self.registry.jobs.items())
 
     def create(self, body: dict) -> dict:
-        job_id = validate.ident(body)
+        """A new job from a body the schema has checked (BatchJobCreateOptions)."""
+        job_id = validate.ident(body["id"])
         validate.unsupported(body, UNSUPPORTED)
-        pool_info = validate.require(body, "poolInfo")
+        pool_info = body["poolInfo"]
         if pool_info.get("autoPoolSpecification"):
             raise validate.invalid("poolInfo.autoPoolSpecification", "(set)",
                                    "localbatch does not emulate auto pools: create a pool first.")
+        # Required here, not in the schema: poolId is optional there beside an auto pool.
         validate.require(pool_info, "poolId", "poolInfo.")
         constraints = body.get("constraints") or {}
         if key(job_id) in self.registry.jobs:
@@ -45,26 +48,19 @@ class Jobs:
             "creationTime": stamp, "state": "active", "stateTransitionTime": stamp,
             "priority": body.get("priority", 0),
             "maxParallelTasks": body.get("maxParallelTasks", -1),
-            "allowTaskPreemption": bool(body.get("allowTaskPreemption", False)),
+            "allowTaskPreemption": body.get("allowTaskPreemption", False),
             "usesTaskDependencies": False,
             "constraints": {
-                "maxWallClockTime": validate.duration(constraints.get("maxWallClockTime"),
-                                                      "constraints.maxWallClockTime", wire.FOREVER),
-                "maxTaskRetryCount": validate.count(constraints, "maxTaskRetryCount", 0,
-                                                    minimum=-1)},
+                "maxWallClockTime": constraints.get("maxWallClockTime") or wire.FOREVER,
+                "maxTaskRetryCount": constraints.get("maxTaskRetryCount", 0)},
             "poolInfo": {"poolId": pool_info["poolId"]},
             "executionInfo": {"startTime": stamp, "poolId": pool_info["poolId"]},
-            "onAllTasksComplete": validate.enum(body.get("onAllTasksComplete"),
-                                                ("noaction", "terminatejob"),
-                                                "onAllTasksComplete", "noaction"),
-            "onTaskFailure": validate.enum(body.get("onTaskFailure"),
-                                           ("noaction", "performexitoptionsjobaction"),
-                                           "onTaskFailure", "noaction"),
+            "onAllTasksComplete": validate.enum(body.get("onAllTasksComplete"), "noaction"),
+            "onTaskFailure": validate.enum(body.get("onTaskFailure"), "noaction"),
         }
         for name in ("displayName", "metadata", "commonEnvironmentSettings"):
             if body.get(name):
                 job[name] = body[name]
-        validate.environment(job.get("commonEnvironmentSettings"), "commonEnvironmentSettings")
         self.registry.touch(job)
         self.registry.save_job(job)
         return job

@@ -13,8 +13,8 @@ import signal
 from pathlib import Path
 
 from .control import LocalBatchError, running
+from .ids import key
 from .paths import Paths
-from .registry import key
 from .statedir import StateDir, exited
 
 ID = re.compile(r"^[A-Za-z0-9_-]{1,128}$")   # Batch ids: letters, digits, hyphens, underscores

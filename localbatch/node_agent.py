@@ -13,28 +13,17 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import ctypes
 import os
 import re
 import shutil
 import signal
 import subprocess
 import sys
-import traceback
 from pathlib import Path
 
 from . import protocol, transfers
+from .secrecy import frames
 from .transfers import Failure
-
-_libc = ctypes.CDLL(None, use_errno=True) if sys.platform.startswith("linux") else None
-PR_SET_PDEATHSIG = 1
-
-
-def die_with_parent() -> None:
-    """Ask the kernel to kill this process when its parent dies (Linux; a no-op elsewhere)."""
-    if _libc is not None:
-        _libc.prctl(PR_SET_PDEATHSIG, signal.SIGKILL)
-
 
 WORD_PART = re.compile(r"""
     (?P<space>[ \t\r\n]+)
@@ -75,23 +64,6 @@ def split_command_line(text: str) -> list[str]:
     return words
 
 
-def frames(exc: BaseException) -> str:
-    """An exception's class and where it was raised, without its message (it may hold a SAS)."""
-    return "\n".join([exc.__class__.__name__] + [
-        f"  {f.filename}:{f.lineno} in {f.name}" for f in traceback.extract_tb(exc.__traceback__)])
-
-
-def carries(pid: int, setting: str, exact: bool = True) -> bool:
-    """Whether a process's environment has this NAME=value entry (or, not exact, one that
-    starts with it): how a process a task started is recognised, wherever it went."""
-    try:
-        entries = Path(f"/proc/{pid}/environ").read_bytes().split(b"\0")
-    except OSError:   # gone, not ours to read, or no /proc (macOS)
-        return False
-    mark = setting.encode()
-    return any(e == mark if exact else e.startswith(mark) for e in entries)
-
-
 def end_strays(root: Path) -> None:
     """Kill what this node's tasks left outside their groups (`setsid cmd &`): every process
     whose environment names this node's root. Linux only; run as the node stops."""
@@ -100,7 +72,7 @@ def end_strays(root: Path) -> None:
         return
     for entry in proc.iterdir():
         if entry.name.isdigit() and int(entry.name) != os.getpid() and \
-                carries(int(entry.name), f"AZ_BATCH_NODE_ROOT_DIR={root}"):
+                protocol.carries(int(entry.name), f"AZ_BATCH_NODE_ROOT_DIR={root}"):
             try:
                 os.kill(int(entry.name), signal.SIGKILL)
             except ProcessLookupError:
@@ -124,7 +96,7 @@ def end_group(pgid: int) -> None:
         pass
 
 
-async def exited(process: subprocess.Popen) -> int:
+async def reap_task(process: subprocess.Popen) -> int:
     """Wait for a task's first process to end, kill what it left in its group, and reap it.
 
     The group is killed while the first process is a zombie, so its pid (the group's id) cannot
@@ -152,6 +124,9 @@ async def exited(process: subprocess.Popen) -> int:
 
 
 class Agent:
+    """This node's agent process: runs what the service sends it and reports back (the
+    service's side is nodes.NodeManager, which starts it with nodes.AgentSettings)."""
+
     def __init__(self, args: argparse.Namespace):
         self.root = Path(args.root)
         self.base_env = {
@@ -171,7 +146,7 @@ class Agent:
         self.spawning = asyncio.Lock()   # one spawn per turn of the event loop
         self.active: set[str] = set()   # tasks between "run" and "done"
         self.killed: set[str] = set()
-        self.jobs: set[asyncio.Task] = set()
+        self.pending: set[asyncio.Task] = set()   # asyncio tasks (runs, the start task)
 
     def emit(self, event: dict) -> None:
         sys.stdout.write(protocol.encode(event).decode())
@@ -206,9 +181,9 @@ class Agent:
             end_strays(self.root)
 
     def spawn(self, coro) -> None:
-        job = asyncio.ensure_future(coro)
-        self.jobs.add(job)
-        job.add_done_callback(self.jobs.discard)
+        work = asyncio.ensure_future(coro)
+        self.pending.add(work)
+        work.add_done_callback(self.pending.discard)
 
     def kill(self, key: str) -> None:
         """End a task: its process group if it runs, else it never starts (still downloading)."""
@@ -270,11 +245,11 @@ class Agent:
             await asyncio.sleep(0)   # let the loop see other tasks' exits before the next spawn
         limit = spec.get("maxWallClockSeconds")
         try:
-            code = await asyncio.wait_for(exited(process), timeout=limit)
+            code = await asyncio.wait_for(reap_task(process), timeout=limit)
         except asyncio.TimeoutError:
             self.kill(key)
             self.killed.discard(key)  # ended by its constraint, not by the service
-            await exited(process)
+            await reap_task(process)
             raise Failure("usererror", "MaxWallClockTimeExpiry",
                           "The task ran longer than its maxWallClockTime constraint and was "
                           "terminated.") from None

@@ -3,20 +3,24 @@
 from __future__ import annotations
 
 import asyncio
+import ctypes
 import logging
 import secrets
+import signal
 import sys
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Protocol
 
 from . import protocol, states, wire
-from .node_agent import die_with_parent, frames
 from .paths import Paths
 from .registry import Registry
 from .runs import Run, RunBook
+from .secrecy import frames
 
 log = logging.getLogger(__name__)
+_libc = ctypes.CDLL(None, use_errno=True) if sys.platform.startswith("linux") else None
+PR_SET_PDEATHSIG = 1
 
 
 class NodeEvents(Protocol):
@@ -30,8 +34,8 @@ class NodeEvents(Protocol):
 
 
 @dataclass(frozen=True)
-class Agent:
-    """What every node agent is started with."""
+class AgentSettings:
+    """What every node agent process (node_agent.Agent) is started with."""
     account: str
     base_url: str
     bin_dir: Path
@@ -58,6 +62,13 @@ def new_node_doc(base_url: str, pool: dict, dedicated: bool) -> dict:
     return doc
 
 
+def die_with_parent() -> None:
+    """Run in a node agent before it starts: the kernel kills it when the service dies (Linux;
+    a no-op elsewhere), so no node outlives the service."""
+    if _libc is not None:
+        _libc.prctl(PR_SET_PDEATHSIG, signal.SIGKILL)
+
+
 def forget_pid(path: Path, pid: int) -> None:
     """Remove a pid file if it still names this process (a rebooted node's agent may have
     written a new one meanwhile)."""
@@ -72,8 +83,10 @@ class NodeManager:
     """Starts and stops node agent processes, owns their states and slot counts, and passes
     what they report to one handler."""
 
-    def __init__(self, registry: Registry, book: RunBook, paths: Paths, agent: Agent):
-        self.registry, self.book, self.paths, self.agent = registry, book, paths, agent
+    def __init__(self, registry: Registry, book: RunBook, paths: Paths,
+                 agent_settings: AgentSettings):
+        self.registry, self.book, self.paths = registry, book, paths
+        self.agent_settings = agent_settings
         self.events: NodeEvents | None = None
         self.procs: dict[tuple[str, str], asyncio.subprocess.Process] = {}
         self.readers: set[asyncio.Task] = set()
@@ -108,8 +121,9 @@ class NodeManager:
             proc = await asyncio.create_subprocess_exec(
                 sys.executable, "-m", "localbatch.node_agent", "--root", str(root),
                 "--node-id", node_id, "--pool-id", pool["id"],
-                "--account-name", self.agent.account, "--account-url", self.agent.base_url,
-                "--bin-dir", str(self.agent.bin_dir),
+                "--account-name", self.agent_settings.account,
+                "--account-url", self.agent_settings.base_url,
+                "--bin-dir", str(self.agent_settings.bin_dir),
                 *(["--dedicated"] if node["isDedicated"] else []),
                 stdin=asyncio.subprocess.PIPE, stdout=asyncio.subprocess.PIPE, stderr=agent_log,
                 preexec_fn=die_with_parent, limit=1 << 24)

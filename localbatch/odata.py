@@ -174,10 +174,7 @@ def max_results(text: str | None) -> int:
     if text is None:
         return MAX_RESULTS
     if not text.isdigit() or not 1 <= int(text) <= MAX_RESULTS:
-        raise errors.BatchError(
-            status=400, code="OutOfRangeQueryParameterValue",
-            message="One of the query parameters specified in the request URI is outside the "
-                    "permissible range.",
+        raise errors.OutOfRangeQueryParameterValue(
             values={"QueryParameterName": "maxresults", "QueryParameterValue": text})
     return int(text)
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from .registry import key
+from .ids import key
 
 
 def task_root(job_id: str, task_id: str) -> str:

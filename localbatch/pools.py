@@ -9,16 +9,12 @@ from pathlib import Path
 
 from . import errors, states, validate, wire
 from .background import Background
+from .ids import key
 from .nodes import NodeManager, new_node_doc
 from .paths import Paths
-from .registry import Registry, key
+from .registry import Registry
 from .tasks import Tasks
 
-MIN_RESIZE_TIMEOUT = 5 * 60
-# nodeDeallocationOption, what a resize down does with the removed nodes' running tasks (spec):
-# requeue them (counted in requeueCount), terminate them for good, let them complete, or let
-# them complete and keep the node until their retentionTime has passed.
-DEALLOCATION = ("requeue", "terminate", "taskcompletion", "retaineddata")
 POLL = 0.2   # seconds between checks while a leaving node waits for its tasks
 UNSUPPORTED = ("enableAutoScale", "networkConfiguration", "mountConfiguration",
                "applicationPackageReferences", "userAccounts")
@@ -67,16 +63,12 @@ class Pools:
         return sum(len(nodes) for nodes in self.registry.nodes.values())
 
     def create(self, body: dict) -> dict:
-        pool_id = validate.ident(body)
+        """A new pool from a body the schema has checked (BatchPoolCreateOptions)."""
+        pool_id = validate.ident(body["id"])
         validate.unsupported(body, UNSUPPORTED)
-        vm_size = validate.require(body, "vmSize")
-        vm_config = validate.require(body, "virtualMachineConfiguration")
-        image = validate.require(vm_config, "imageReference", "virtualMachineConfiguration.")
+        vm_config = body["virtualMachineConfiguration"]
+        image = vm_config["imageReference"]
         validate.image_id(image.get("virtualMachineImageId"))
-        validate.require(vm_config, "nodeAgentSKUId", "virtualMachineConfiguration.")
-        resize_timeout = validate.duration(body.get("resizeTimeout"), "resizeTimeout", "PT15M")
-        if wire.duration_seconds(resize_timeout, "resizeTimeout") < MIN_RESIZE_TIMEOUT:
-            raise validate.invalid("resizeTimeout", resize_timeout, "The minimum is 5 minutes.")
         if key(pool_id) in self.registry.pools:
             raise errors.PoolExists()
         stamp = wire.iso(wire.now())
@@ -84,15 +76,14 @@ class Pools:
             "id": pool_id, "url": f"{self.base_url}/pools/{pool_id}",
             "creationTime": stamp, "state": "active", "stateTransitionTime": stamp,
             "allocationState": "resizing", "allocationStateTransitionTime": stamp,
-            "vmSize": vm_size, "resizeTimeout": resize_timeout,
+            "vmSize": body["vmSize"], "resizeTimeout": body.get("resizeTimeout") or "PT15M",
             "currentDedicatedNodes": 0, "currentLowPriorityNodes": 0,
-            "targetDedicatedNodes": validate.count(body, "targetDedicatedNodes"),
-            "targetLowPriorityNodes": validate.count(body, "targetLowPriorityNodes"),
+            "targetDedicatedNodes": body.get("targetDedicatedNodes", 0),
+            "targetLowPriorityNodes": body.get("targetLowPriorityNodes", 0),
             "enableAutoScale": False, "enableInterNodeCommunication": False,
-            "taskSlotsPerNode": validate.count(body, "taskSlotsPerNode", 1, minimum=1),
+            "taskSlotsPerNode": body.get("taskSlotsPerNode", 1),
             "taskSchedulingPolicy": {"nodeFillType": validate.enum(
-                (body.get("taskSchedulingPolicy") or {}).get("nodeFillType"),
-                ("spread", "pack"), "taskSchedulingPolicy.nodeFillType", "spread")},
+                (body.get("taskSchedulingPolicy") or {}).get("nodeFillType"), "spread")},
             "virtualMachineConfiguration": {**vm_config, "imageReference": image},
         }
         for name in ("displayName", "metadata"):
@@ -107,16 +98,14 @@ class Pools:
         return pool
 
     def _start_task(self, spec: dict) -> dict:
-        validate.require(spec, "commandLine", "startTask.")
         validate.unsupported(spec, ("containerSettings",))
         return {
             "commandLine": spec["commandLine"],
             "resourceFiles": validate.resource_files(spec.get("resourceFiles")),
-            "environmentSettings": validate.environment(spec.get("environmentSettings"),
-                                                        "startTask.environmentSettings"),
+            "environmentSettings": list(spec.get("environmentSettings") or []),
             "userIdentity": validate.user_identity(spec.get("userIdentity")),
-            "maxTaskRetryCount": validate.count(spec, "maxTaskRetryCount", 0, minimum=-1),
-            "waitForSuccess": spec.get("waitForSuccess", True) is not False,
+            "maxTaskRetryCount": spec.get("maxTaskRetryCount", 0),
+            "waitForSuccess": spec.get("waitForSuccess", True),
         }
 
     def _allocate(self, pool: dict, deallocation: str = "requeue") -> None:
@@ -208,12 +197,13 @@ class Pools:
         if pool["state"] == "deleting":
             raise errors.PoolBeingDeleted()
         if pool["allocationState"] != "steady":
-            raise errors.BatchError(status=409, code="PoolNotSteady",
-                                    message="The specified pool is not in a steady state.")
-        deallocation = validate.enum(body.get("nodeDeallocationOption"), DEALLOCATION,
-                                     "nodeDeallocationOption", "requeue")
-        pool["targetDedicatedNodes"] = validate.count(body, "targetDedicatedNodes")
-        pool["targetLowPriorityNodes"] = validate.count(body, "targetLowPriorityNodes")
+            raise errors.PoolBeingResized()
+        # What a resize down does with the removed nodes' running tasks (spec): requeue them
+        # (counted in requeueCount), terminate them for good, let them complete, or let them
+        # complete and keep the node until their retentionTime has passed.
+        deallocation = validate.enum(body.get("nodeDeallocationOption"), "requeue")
+        pool["targetDedicatedNodes"] = body.get("targetDedicatedNodes", 0)
+        pool["targetLowPriorityNodes"] = body.get("targetLowPriorityNodes", 0)
         pool["allocationState"] = "resizing"
         pool["allocationStateTransitionTime"] = wire.iso(wire.now())
         self.registry.touch(pool)
@@ -251,8 +241,7 @@ class Pools:
             raise errors.NodeNotFound()
         if node["state"] in NOT_REBOOTABLE:
             raise NOT_REBOOTABLE[node["state"]]()
-        option = validate.enum(body.get("nodeRebootOption"), DEALLOCATION, "nodeRebootOption",
-                               "requeue")
+        option = validate.enum(body.get("nodeRebootOption"), "requeue")
         if pool.get("startTask"):
             node["startTask"] = pool["startTask"]
         else:

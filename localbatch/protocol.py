@@ -1,10 +1,12 @@
-"""The messages between the service and a node agent, shared by both sides: JSON lines on the
-agent's stdin (orders, "op") and stdout (events, "ev"). Kept free of imports beyond json, so
-that a node agent starts fast."""
+"""What the service and a node agent share: the messages, JSON lines on the agent's stdin
+(orders, "op") and stdout (events, "ev"), and how both find a task's processes (by their
+environment). Kept free of imports beyond the standard library's json and pathlib, so that a
+node agent starts fast."""
 
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 # Orders, service -> node.
 RUN, START_TASK, KILL, SHUTDOWN = "run", "start_task", "kill", "shutdown"
@@ -64,3 +66,15 @@ def start_task_state(state: str, retry_count: int, exit_code: int | None = None,
     if state == "completed":
         event.update(exitCode=exit_code, failure=failure)
     return event
+
+
+def carries(pid: int, setting: str, exact: bool = True) -> bool:
+    """Whether a process's environment has this NAME=value entry (or, not exact, one that
+    starts with it): every process a task starts carries AZ_BATCH_NODE_ROOT_DIR, so the agent
+    (at its end) and the service (after losing a node) find it wherever it went."""
+    try:
+        entries = Path(f"/proc/{pid}/environ").read_bytes().split(b"\0")
+    except OSError:   # gone, not ours to read, or no /proc (macOS)
+        return False
+    mark = setting.encode()
+    return any(e == mark if exact else e.startswith(mark) for e in entries)

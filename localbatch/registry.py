@@ -3,17 +3,13 @@
 from __future__ import annotations
 
 from . import wire
+from .ids import key
 from .store import Store
 
 
 def public(doc: dict) -> dict:
     """The document as the REST API shows it: without the service's private '_' fields."""
     return {k: v for k, v in doc.items() if not k.startswith("_")}
-
-
-def key(ident: str) -> str:
-    """Ids are case-insensitively unique: one key per id."""
-    return ident.lower()
 
 
 class Registry:

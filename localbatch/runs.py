@@ -7,7 +7,7 @@ from __future__ import annotations
 import itertools
 from dataclasses import dataclass
 
-from .registry import key
+from .ids import key
 
 
 @dataclass(frozen=True, order=True)

@@ -9,10 +9,11 @@ from __future__ import annotations
 import logging
 
 from . import paths, states, wire
-from .node_agent import frames
+from .ids import key
 from .nodes import NodeManager
-from .registry import Registry, key
+from .registry import Registry
 from .runs import RunBook, TaskRef
+from .secrecy import frames
 
 log = logging.getLogger(__name__)
 READY = ("idle", "running")

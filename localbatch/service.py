@@ -11,13 +11,13 @@ from .background import Background
 from .events import NodeEventHandler
 from .joblife import JobLife
 from .jobs import Jobs
-from .node_agent import frames
-from .nodes import Agent, NodeManager
+from .nodes import AgentSettings, NodeManager
 from .paths import Paths
 from .pools import Pools
 from .registry import Registry
 from .runs import RunBook
 from .scheduler import Scheduler
+from .secrecy import frames
 from .store import Store
 from .tasks import Tasks
 
@@ -32,7 +32,7 @@ class Service:
         self.background = Background()
         book, paths = RunBook(), Paths(state_dir)
         self.node_manager = NodeManager(self.registry, book, paths,
-                                        Agent(account, base_url, bin_dir))
+                                        AgentSettings(account, base_url, bin_dir))
         life = JobLife(self.registry, book)
         scheduler = Scheduler(self.registry, book, self.node_manager)
         self.tasks = Tasks(self.registry, book, life, scheduler, self.node_manager, paths)

@@ -1,4 +1,6 @@
-"""The allowed state transitions of each entity, in one table each; the scheduler moves them."""
+"""The allowed state transitions of each entity, in one table each. The modules that own an
+entity move it, always through move(): pools.py a pool; jobs.py and joblife.py a job; tasks.py a
+task (and scheduler.py, active to running, as it places one); nodes.py a node."""
 
 from __future__ import annotations
 

@@ -8,16 +8,15 @@ import shutil
 import signal
 from pathlib import Path
 
-from . import errors, states, validate, wire
+from . import errors, protocol, states, validate, wire
+from .ids import key
 from .joblife import JobLife
-from .node_agent import carries
 from .nodes import NodeManager
 from .paths import Paths
-from .registry import Registry, key
+from .registry import Registry
 from .runs import Run, RunBook, TaskRef
 from .scheduler import Scheduler
 
-MAX_COLLECTION = 100
 UNSUPPORTED = ("multiInstanceSettings", "dependsOn", "containerSettings",
                "applicationPackageReferences", "exitConditions", "affinityInfo")
 ENDED_BY_USER = {"category": "usererror", "code": "TaskEnded",
@@ -26,7 +25,7 @@ ENDED_BY_USER = {"category": "usererror", "code": "TaskEnded",
 
 def is_task_process(pid: int, state_dir: Path) -> bool:
     """Whether pid is (still) a task of this localbatch: its environment names our node root."""
-    return carries(pid, f"AZ_BATCH_NODE_ROOT_DIR={state_dir}", exact=False)
+    return protocol.carries(pid, f"AZ_BATCH_NODE_ROOT_DIR={state_dir}", exact=False)
 
 
 def retries_left(task: dict) -> bool:
@@ -59,32 +58,26 @@ class Tasks:
         return self.paths.task(task) if task.get("nodeInfo") else None
 
     def build(self, job: dict, body: dict) -> dict:
-        """A new task document from a request body, or the service's 400 naming the property."""
-        if not isinstance(body, dict):
-            raise errors.InvalidRequestBody()
-        task_id = validate.ident(body)
-        command_line = validate.require(body, "commandLine")
+        """A new task document from a body the schema has checked (BatchTaskCreateOptions), or
+        the service's 400 for what localbatch does not take."""
+        task_id = validate.ident(body["id"])
         validate.unsupported(body, UNSUPPORTED)
-        constraints = body.get("constraints") or {}
+        constraints, defaults = body.get("constraints") or {}, job["constraints"]
         stamp = wire.iso(wire.now())
         task = {
             "id": task_id, "url": f"{job['url']}/tasks/{task_id}",
             "creationTime": stamp, "state": "active", "stateTransitionTime": stamp,
-            "commandLine": command_line,
+            "commandLine": body["commandLine"],
             "resourceFiles": validate.resource_files(body.get("resourceFiles")),
             "outputFiles": validate.output_files(body.get("outputFiles")),
-            "environmentSettings": validate.environment(body.get("environmentSettings"),
-                                                        "environmentSettings"),
+            "environmentSettings": list(body.get("environmentSettings") or []),
             "constraints": {
-                "maxWallClockTime": validate.duration(
-                    constraints.get("maxWallClockTime"), "constraints.maxWallClockTime",
-                    job["constraints"]["maxWallClockTime"]),
-                "retentionTime": validate.duration(constraints.get("retentionTime"),
-                                                   "constraints.retentionTime", "P7D"),
-                "maxTaskRetryCount": validate.count(
-                    constraints, "maxTaskRetryCount", job["constraints"]["maxTaskRetryCount"],
-                    minimum=-1)},
-            "requiredSlots": validate.count(body, "requiredSlots", 1, minimum=1),
+                "maxWallClockTime": constraints.get("maxWallClockTime")
+                                    or defaults["maxWallClockTime"],
+                "retentionTime": constraints.get("retentionTime") or "P7D",
+                "maxTaskRetryCount": constraints.get("maxTaskRetryCount",
+                                                     defaults["maxTaskRetryCount"])},
+            "requiredSlots": body.get("requiredSlots", 1),
             "userIdentity": validate.user_identity(body.get("userIdentity")),
             "executionInfo": {"retryCount": 0, "requeueCount": 0},
         }
@@ -107,24 +100,19 @@ class Tasks:
         self.schedule()
         return task
 
-    def create_collection(self, job_id: str, body: dict
-                          ) -> list[tuple[str | None, dict | errors.BatchError]]:
-        """Each task id with its new task, or the error that refused it."""
+    def create_collection(self, job_id: str, items: list[dict]
+                          ) -> list[tuple[str, dict | errors.BatchError]]:
+        """Each task id with its new task, or the error that refused it; the schema has checked
+        the collection's size and each item."""
         job = self.life.open(job_id)
-        values = body.get("value") if isinstance(body, dict) else None
-        if not isinstance(values, list):
-            raise errors.MissingRequiredProperty(values={"PropertyName": "value"})
-        if len(values) > MAX_COLLECTION:
-            raise errors.RequestBodyTooLarge(values={
-                "MaxTaskCount": str(MAX_COLLECTION), "ActualTaskCount": str(len(values))})
         existing = self.registry.tasks[key(job["id"])]
-        results = [self._collection_item(job, item, existing) for item in values]
+        results = [self._collection_item(job, item, existing) for item in items]
         self.schedule()
         return results
 
     def _collection_item(self, job: dict, item: dict, existing: dict
-                         ) -> tuple[str | None, dict | errors.BatchError]:
-        task_id = item.get("id") if isinstance(item, dict) else None
+                         ) -> tuple[str, dict | errors.BatchError]:
+        task_id = item["id"]
         try:
             task = self.build(job, item)
             if key(task["id"]) in existing:

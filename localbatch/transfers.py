@@ -14,11 +14,12 @@ from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 from urllib.parse import quote, urlsplit, urlunsplit
 
+from .secrecy import redact
+from .settings import RETRY_VARIABLE, retry_seconds  # noqa: F401 (tests set it through here)
+
 WILDCARDS = set("*?[")
 STORAGE_VERSION = "2021-12-02"   # Blob REST version of the uploads
 PUT_BLOB_LIMIT = 256 * 1024 * 1024   # larger outputs go in blocks
-RETRY_VARIABLE = "LOCALBATCH_TRANSFER_RETRY_SECONDS"
-RETRY_SECONDS = 120.0   # how long a transfer keeps retrying, about as long as the Storage SDKs
 FIRST_DELAY, MAX_DELAY = 0.5, 5.0   # back-off between attempts, doubling up to MAX_DELAY
 
 
@@ -46,26 +47,6 @@ def inside(base: Path, relative: str) -> Path:
                       f"The file path '{relative}' is outside the task's working directory.",
                       {"FilePath": relative})
     return target
-
-
-def redact(url: str) -> str:
-    """The URL without its query (a SAS signature must never reach a log or an error)."""
-    parts = urlsplit(url)
-    return urlunsplit((parts.scheme, parts.netloc, parts.path, "", ""))
-
-
-def retry_seconds() -> float:
-    """The retry window: LOCALBATCH_TRANSFER_RETRY_SECONDS, else RETRY_SECONDS (0: no retries)."""
-    raw = os.environ.get(RETRY_VARIABLE, "").strip()
-    if not raw:
-        return RETRY_SECONDS
-    try:
-        seconds = float(raw)
-    except ValueError:
-        seconds = -1.0
-    if not 0 <= seconds < float("inf"):
-        raise ValueError(f"{RETRY_VARIABLE} must be a number of seconds, 0 or more (it is {raw!r}).")
-    return seconds
 
 
 def transient_status(status: int) -> bool:

@@ -1,4 +1,7 @@
-"""Request-body checks that answer with the service's 400 errors, naming the property."""
+"""The request-body rules the schema does not hold, answered with the service's 400 naming the
+property: what localbatch does not emulate, and the formats the spec states only in words (ids,
+URLs, image ids, file modes, paths that stay in the task's folder). The schema (schema/) has
+checked the body's types, required properties, enums and ranges before a manager calls these."""
 
 from __future__ import annotations
 
@@ -7,14 +10,15 @@ import re
 from typing import Any
 from urllib.parse import urlsplit
 
-from . import errors, wire
-from .transfers import redact
+from . import errors
+from .secrecy import redact, without_signatures
 
 _ID = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
 
 
 def require(body: dict, name: str, where: str = "") -> Any:
-    value = body.get(name) if isinstance(body, dict) else None
+    """A property the schema leaves optional that localbatch needs (see its callers)."""
+    value = body.get(name)
     if value is None or value == "":
         raise errors.MissingRequiredProperty(values={"PropertyName": where + name})
     return value
@@ -25,52 +29,31 @@ def invalid(prop: str, value: Any, reason: str) -> errors.BatchError:
         values={"PropertyName": prop, "PropertyValue": str(value), "Reason": reason})
 
 
-def url(value: Any, prop: str) -> str:
+def url(value: str, prop: str) -> None:
     """An absolute http(s) URL; the refusal shows it without its query (it may hold a SAS)."""
-    text = value if isinstance(value, str) else ""
-    parts = urlsplit(text)
+    parts = urlsplit(value)
     try:
         parts.port   # noqa: B018 (raises ValueError for a port that is not a number)
         usable = parts.scheme in ("http", "https") and bool(parts.hostname)
     except ValueError:
         usable = False
     if not usable:
-        raise invalid(prop, redact(text) or value,
+        raise invalid(prop, without_signatures(redact(value)),
                       "Give an http or https URL, such as a blob or container URL with a SAS.")
-    return text
 
 
-def ident(body: dict, name: str = "id") -> str:
-    value = require(body, name)
-    if not isinstance(value, str) or not _ID.match(value):
-        raise invalid(name, value, "An id may hold letters, digits, hyphens and underscores, "
+def ident(value: str) -> str:
+    """A pool, job or task id (spec: 'any combination of alphanumeric characters including
+    hyphens and underscores, and cannot contain more than 64 characters')."""
+    if not _ID.match(value):
+        raise invalid("id", value, "An id may hold letters, digits, hyphens and underscores, "
                                    "at most 64 characters.")
     return value
 
 
-def count(body: dict, name: str, default: int = 0, minimum: int = 0) -> int:
-    value = body.get(name, default)
-    if value is None:
-        return default
-    if not isinstance(value, int) or isinstance(value, bool) or value < minimum:
-        raise invalid(name, value, f"{name} must be a whole number of at least {minimum}.")
-    return value
-
-
-def enum(value: Any, allowed: tuple[str, ...], prop: str, default: str | None = None) -> str:
-    """An enum value in the spec's spelling; the service accepts any case."""
-    if value is None and default is not None:
-        return default
-    if isinstance(value, str) and value.lower() in allowed:
-        return value.lower()
-    raise invalid(prop, value, "Allowed values: " + ", ".join(allowed) + ".")
-
-
-def duration(value: Any, prop: str, default: str) -> str:
-    if value is None:
-        return default
-    wire.duration_seconds(value, prop)
-    return value
+def enum(value: str | None, default: str) -> str:
+    """An enum value in the spec's spelling (the service takes any case), or the default."""
+    return value.lower() if value else default
 
 
 _IMAGE_ID = re.compile(
@@ -106,10 +89,8 @@ def user_identity(value: dict | None) -> dict:
     auto = value.get("autoUser")
     if value.get("username") or not auto:
         raise invalid("userIdentity", value, "localbatch runs tasks as an auto-user only.")
-    return {"autoUser": {
-        "scope": enum(auto.get("scope"), ("task", "pool"), "userIdentity.autoUser.scope", "pool"),
-        "elevationLevel": enum(auto.get("elevationLevel"), ("nonadmin", "admin"),
-                               "userIdentity.autoUser.elevationLevel", "nonadmin")}}
+    return {"autoUser": {"scope": enum(auto.get("scope"), "pool"),
+                         "elevationLevel": enum(auto.get("elevationLevel"), "nonadmin")}}
 
 
 def resource_files(files: list | None) -> list[dict]:
@@ -128,7 +109,7 @@ def resource_files(files: list | None) -> list[dict]:
         if sources[0] == "httpUrl":
             require(spec, "filePath", where)
         mode = spec.get("fileMode")
-        if mode is not None and not re.fullmatch(r"0?[0-7]{3}", str(mode)):
+        if mode is not None and not re.fullmatch(r"0?[0-7]{3}", mode):
             raise invalid(where + "fileMode", mode, "Give the mode in octal, such as 0770.")
         path = spec.get("filePath") or ""
         if path.startswith("/") or ".." in path.replace("\\", "/").split("/"):
@@ -142,24 +123,14 @@ def output_files(files: list | None) -> list[dict]:
     out = []
     for index, spec in enumerate(files or []):
         where = f"outputFiles[{index}]."
-        pattern = require(spec, "filePattern", where)
+        pattern = spec["filePattern"]
         if pattern.startswith("/") or posixpath.normpath(f"wd/{pattern}").startswith(".."):
             raise invalid(where + "filePattern", pattern,
                           "The pattern must stay in the task's folder: its working directory, "
                           "or ../ for the task's own stdout.txt and stderr.txt.")
-        container = require(require(spec, "destination", where), "container",
-                            where + "destination.")
-        url(require(container, "containerUrl", where + "destination.container."),
+        url(spec["destination"]["container"]["containerUrl"],
             where + "destination.container.containerUrl")
-        options = require(spec, "uploadOptions", where)
-        condition = enum(require(options, "uploadCondition", where + "uploadOptions."),
-                         ("tasksuccess", "taskfailure", "taskcompletion"),
-                         where + "uploadOptions.uploadCondition")
-        out.append({**spec, "uploadOptions": {**options, "uploadCondition": condition}})
+        options = spec["uploadOptions"]
+        out.append({**spec, "uploadOptions": {
+            **options, "uploadCondition": options["uploadCondition"].lower()}})
     return out
-
-
-def environment(settings: list | None, prop: str) -> list[dict]:
-    for index, item in enumerate(settings or []):
-        require(item, "name", f"{prop}[{index}].")
-    return list(settings or [])

@@ -1,13 +1,18 @@
-"""localbatch's shape, checked from its source: no import circle among its modules (imports
-under TYPE_CHECKING and inside functions included), no part reaching another through a hub
-object, and HTTP handlers reaching the service only through its managers."""
+"""localbatch's shape: the import contracts of .importlinter hold (the layers of
+docs/architecture.md, no import circle, only the server importing the service, no schema in the
+command line or a node agent); no part reaches another through a hub object; HTTP handlers reach
+the service only through its managers.
+"""
 
 from __future__ import annotations
 
 import ast
+import subprocess
+import sys
 from pathlib import Path
 
-PACKAGE = Path(__file__).resolve().parent.parent / "localbatch"
+ROOT = Path(__file__).resolve().parent.parent
+PACKAGE = ROOT / "localbatch"
 # The attributes that hold a manager (or the state only its owner changes), wherever they are.
 MANAGERS = {"scheduler", "tasks", "jobs", "pools", "node_manager", "nodes", "events", "life",
             "book", "background"}
@@ -24,65 +29,6 @@ def modules() -> dict[str, Path]:
         parts = path.relative_to(PACKAGE.parent).with_suffix("").parts
         found[".".join(parts[:-1] if parts[-1] == "__init__" else parts)] = path
     return found
-
-
-def _parents(name: str) -> list[str]:
-    parts = name.split(".")
-    return [".".join(parts[:i]) for i in range(1, len(parts))]
-
-
-def imports(name: str, path: Path, known: set[str]) -> set[str]:
-    """The package's modules this module imports, anywhere in its source."""
-    package = name if path.name == "__init__.py" else name.rsplit(".", 1)[0]
-    found = set()
-    for node in ast.walk(ast.parse(path.read_text(), str(path))):
-        if isinstance(node, ast.Import):
-            targets = [alias.name for alias in node.names]
-        elif isinstance(node, ast.ImportFrom):
-            base = node.module or ""
-            if node.level:
-                anchor = package.split(".")[: len(package.split(".")) - node.level + 1]
-                base = ".".join(anchor + ([node.module] if node.module else []))
-            targets = [base] + [f"{base}.{alias.name}" for alias in node.names]
-        else:
-            continue
-        for target in targets:
-            if target in known:
-                found.update({target, *(p for p in _parents(target) if p in known)})
-    found.discard(name)
-    return found
-
-
-def cycles(graph: dict[str, set[str]]) -> list[list[str]]:
-    """Every strongly connected group of more than one module (Tarjan), each sorted."""
-    index: dict[str, int] = {}
-    low: dict[str, int] = {}
-    stack: list[str] = []
-    groups: list[list[str]] = []
-
-    def visit(node: str) -> None:
-        index[node] = low[node] = len(index)
-        stack.append(node)
-        for nxt in graph.get(node, ()):
-            if nxt not in index:
-                visit(nxt)
-                low[node] = min(low[node], low[nxt])
-            elif nxt in stack:
-                low[node] = min(low[node], index[nxt])
-        if low[node] == index[node]:
-            group = []
-            while True:
-                member = stack.pop()
-                group.append(member)
-                if member == node:
-                    break
-            if len(group) > 1:
-                groups.append(sorted(group))
-
-    for node in sorted(graph):
-        if node not in index:
-            visit(node)
-    return groups
 
 
 def chain(node: ast.Attribute) -> list[str]:
@@ -109,32 +55,13 @@ def hub_reaches(source: str) -> list[str]:
     return sorted(set(found))
 
 
-def test_the_cycle_finder_finds_a_circle_and_ignores_a_line() -> None:
-    assert cycles({"a": {"b"}, "b": {"c"}, "c": {"a"}, "d": {"a"}}) == [["a", "b", "c"]]
-    assert cycles({"a": {"b"}, "b": {"c"}, "c": set()}) == []
-
-
-def test_the_import_reader_sees_type_checking_and_relative_imports(tmp_path: Path) -> None:
-    module = tmp_path / "jobs.py"
-    module.write_text("from typing import TYPE_CHECKING\nif TYPE_CHECKING:\n"
-                      "    from .service import Service\nfrom . import wire\n")
-    known = {"localbatch", "localbatch.service", "localbatch.wire", "localbatch.jobs"}
-    assert imports("localbatch.jobs", module, known) == {
-        "localbatch", "localbatch.service", "localbatch.wire"}
-
-
-def test_no_import_circle_among_the_modules() -> None:
-    found = modules()
-    graph = {name: imports(name, path, set(found)) for name, path in found.items()}
-    assert "localbatch.scheduler" in graph["localbatch.tasks"]   # the reader reads this tree
-    assert cycles(graph) == []
-
-
-def test_only_the_wiring_and_the_server_import_the_service() -> None:
-    found = modules()
-    importers = sorted(name for name, path in found.items()
-                       if "localbatch.service" in imports(name, path, set(found)))
-    assert importers == ["localbatch.server"]
+def test_the_import_contracts_hold() -> None:
+    """lint-imports reads every import, those under TYPE_CHECKING and inside functions too."""
+    lint = Path(sys.executable).with_name("lint-imports")
+    done = subprocess.run([str(lint), "--no-cache", "--no-logo"], cwd=ROOT, capture_output=True,
+                          text=True, check=False, timeout=120)
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert "0 broken" in done.stdout
 
 
 def test_the_hub_finder_flags_a_manager_reached_through_another_object() -> None:

@@ -36,7 +36,8 @@ def test_create_pool_twice_is_pool_exists(batch: BatchClient) -> None:
 
 
 def test_create_pool_differing_only_by_case_is_pool_exists(batch: BatchClient) -> None:
-    """Ids are case-insensitively unique across the account (fidelity reference, 2.3)."""
+    """Ids are case-insensitively unique across the account (spec: "you may not have two IDs
+    within an Account that differ only by case")."""
     pool_id = unique("case")
     batch.create_pool(pool_options(pool_id, 0))
     try:

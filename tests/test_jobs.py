@@ -1,4 +1,4 @@
-"""A job's end (fidelity reference §6): terminate it (running tasks end, queued ones never
+"""A job's end: terminate it (running tasks end, queued ones never
 start), delete it, or let it complete when all its tasks have.
 
 The tests marked conformance use only the REST API and blobs; the others check processes and

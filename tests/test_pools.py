@@ -1,4 +1,4 @@
-"""Pools and their nodes (fidelity reference §6): resizing, a node's files, and the
+"""Pools and their nodes: resizing, a node's files, and the
 environment its start task sees.
 
 Only the REST API and blobs: `make test-live` runs these against Azure.

@@ -25,7 +25,7 @@ from tests.conftest import delete_pool, pool_options, wait_for
 RECORDINGS = {re.search(r"test_batch_(\w+)\[", path.name)[1]: json.loads(path.read_text())["Entries"]
               for path in (Path(__file__).parent / "recordings").glob("*.json")}
 POOL, JOB, FILE = "/pools/{pool_id}", "/jobs/{job_id}", "/files/{file_path:path}"
-SKIPPED = {  # SDK operations outside the kit's subset (DESIGN.md, "localbatch"): request, reason
+SKIPPED = {  # SDK operations outside the kit's subset (README.md, "localbatch"): request, reason
     "list_pool_node_counts": ("GET", "/nodecounts", "the notebooks count nodes with list_nodes"),
     "enable_pool_auto_scale": ("POST", POOL + "/enableautoscale", "autoscale is not emulated"),
     "evaluate_pool_auto_scale": ("POST", POOL + "/evaluateautoscale", "autoscale: not emulated"),

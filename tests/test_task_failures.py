@@ -1,4 +1,4 @@
-"""How a task fails (fidelity reference §6): retries, launch failures and the wall-clock limit.
+"""How a task fails: retries, launch failures and the wall-clock limit.
 
 These tests check processes and files on this machine, so `make test-live` leaves them out.
 """

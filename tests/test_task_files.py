@@ -1,4 +1,4 @@
-"""A task's files in blob storage (fidelity reference §6): resource files from a container,
+"""A task's files in blob storage: resource files from a container,
 output files by pattern and by upload condition, and a missing destination container.
 
 Only the REST API and blobs: `make test-live` runs these against Azure.

@@ -1,4 +1,4 @@
-"""Ending a task (fidelity reference §6): terminate or delete it while it runs or downloads;
+"""Ending a task: terminate or delete it while it runs or downloads;
 and the environment a task runs in.
 
 The tests marked conformance use only the REST API and blobs; the others check processes and

@@ -115,9 +115,7 @@ def _range(data: bytes, wanted: str) -> bytes:
         if unit.strip() != "bytes" or start < 0 or end <= start:
             raise ValueError
     except ValueError:
-        raise errors.BatchError(status=416, code="InvalidRange",
-                                message="The range specified is invalid for the current size "
-                                        "of the resource.") from None
+        raise errors.InvalidRange() from None
     return data[start:end]
 
 

@@ -43,7 +43,7 @@ def _unsupported_verb(call: Call) -> Reply:
 
 
 def _unknown_path(call: Call) -> Reply:
-    raise errors.InvalidUri(status=404)
+    raise errors.InvalidUri()
 
 
 def _endpoint(handlers: dict):

@@ -25,7 +25,7 @@ def create_task_collection(call: Call) -> Reply:
         refused.append({"status": "clienterror", "taskId": task_id,
                         "error": error_body(error, call.base_url, call.request_id)})
     results = [_added(call, task_id, outcome) for task_id, outcome in
-               call.svc.tasks.create_collection(call.params["job_id"], {"value": good})]
+               call.svc.tasks.create_collection(call.params["job_id"], good)]
     return Reply(200, {"value": results + refused})
 
 

@@ -2,14 +2,16 @@
 
 The types, required properties and enums come from batch-2025-06-01.json (generated from the
 azure-batch SDK's models, themselves generated from the service's BatchService.json: see
-generate.py). The documented ranges the schema does not carry are in RANGES, each with its source.
+generate.py). The documented ranges the schema does not carry are in RANGES, the required
+properties it does not mark in REQUIRED, each with its source. This is the only check of a
+request body's types, required properties, enums and ranges: the managers apply defaults, and
+refuse only what localbatch does not emulate (validate.py).
 """
 
 from __future__ import annotations
 
 import copy
 import json
-import re
 from pathlib import Path
 from typing import Any
 
@@ -19,7 +21,7 @@ from jsonschema.exceptions import ValidationError
 
 from .. import errors, wire
 from ..lenient import whole_numbers
-from ..transfers import redact
+from ..secrecy import redact, without_signatures
 
 SOURCE = Path(__file__).with_name("batch-2025-06-01.json")
 INT32 = {"minimum": -2**31, "maximum": 2**31 - 1}
@@ -56,10 +58,34 @@ RANGES: dict[tuple[str, str], tuple[dict, str]] = {
     ("BatchJobCreateOptions", "displayName"): ({"maxLength": 1024}, _NAME),
     ("BatchTaskCreateOptions", "displayName"): ({"maxLength": 1024}, _NAME),
 }
+REQUIRED: dict[str, tuple[tuple[str, ...], str]] = {
+    # definition: (properties required beyond the schema's own, and why)
+    "BatchPoolCreateOptions": (
+        ("virtualMachineConfiguration",),
+        "virtualMachineConfiguration: 'This property must be specified'"),
+    "OutputFileDestination": (
+        ("container",),
+        ("container is the spec's only kind of destination: a destination without it names "
+         "nowhere to upload to (localbatch's reading; the spec does not mark it required)")),
+}
 MAX_COLLECTION_TASKS = 100
 MAX_COLLECTION_BYTES = 1024 * 1024
 """BatchTaskGroup.value: 'The maximum count of Tasks is 100. The total serialized size of this
 collection must be less than 1MB ... the request will fail with code RequestBodyTooLarge'."""
+
+
+def _absent(instance: dict, name: str) -> bool:
+    """A required property not given, or given as "" (an empty id or command line names
+    nothing)."""
+    return name not in instance or instance[name] == ""
+
+
+def _required(validator, names, instance, schema):
+    """JSON Schema's required, with _absent."""
+    if isinstance(instance, dict):
+        for name in names:
+            if _absent(instance, name):
+                yield ValidationError(f"{name!r} is a required property")
 
 
 def _enum(validator, allowed, instance, schema):
@@ -94,15 +120,20 @@ def _is_integer(checker, instance: object) -> bool:
 
 
 _Validator = jsonschema.validators.extend(
-    Draft202012Validator, {"x-enum": _enum, "x-min-seconds": _min_seconds},
+    Draft202012Validator,
+    {"required": _required, "x-enum": _enum, "x-min-seconds": _min_seconds},
     type_checker=Draft202012Validator.TYPE_CHECKER.redefine("integer", _is_integer))
 
 
 def _with_limits(spec: dict) -> dict:
-    """The generated schema with RANGES merged in and int32 bounds on every other integer."""
+    """The generated schema with RANGES and REQUIRED merged in and int32 bounds on every other
+    integer."""
     spec = copy.deepcopy(spec)
     for (definition, prop), (keywords, _source) in RANGES.items():
         spec["$defs"][definition]["properties"][prop].update(keywords)
+    for definition, (names, _source) in REQUIRED.items():
+        spec["$defs"][definition]["required"] = [
+            *spec["$defs"][definition].get("required", []), *names]
 
     def walk(node: Any) -> None:
         if isinstance(node, dict):
@@ -142,15 +173,12 @@ def property_path(path: Any) -> str:
     return text
 
 
-_SIGNATURE = re.compile(r"(sig=)[^&\s]*", re.IGNORECASE)
-
-
 def shown(value: Any) -> str:
     """A refused value as an error may show it: short, and never a URL's query (a SAS)."""
     if isinstance(value, (dict, list)):
         return "(an object)" if isinstance(value, dict) else "(an array)"
     text = redact(value) if isinstance(value, str) and "://" in value else str(value)
-    text = _SIGNATURE.sub(r"\1(hidden)", text)
+    text = without_signatures(text)
     return text if len(text) <= 200 else text[:200] + "..."
 
 
@@ -182,7 +210,7 @@ def to_batch_error(error: ValidationError) -> errors.BatchError:
     """The service's 400 for a schema violation, naming the property's path."""
     path = property_path(error.absolute_path)
     if error.validator == "required":
-        missing = next(name for name in error.validator_value if name not in error.instance)
+        missing = next(name for name in error.validator_value if _absent(error.instance, name))
         return errors.MissingRequiredProperty(
             values={"PropertyName": f"{path}.{missing}" if path else missing})
     if not path:
