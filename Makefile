@@ -95,11 +95,15 @@ NBVAL := --nbval --nbval-current-env --nbval-sanitize-with tests/nbval_sanitize.
 	--nbval-cell-timeout 600
 FAST := -m "not slow and not browser" --ignore=tests/clients
 
-test: setup ## run the tests and nbval on every notebook (pass options with PYTEST_ARGS='-k media')
-	$(VENV_PY) -m pytest --durations=15 tests $(NBVAL) notebooks $(PYTEST_ARGS)
+# Three workers on two cores: much of the suite waits on services, nodes and kernels. The
+# notebooks come first, so that each edition starts at once in a worker of its own.
+WORKERS ?= 3
+
+test: setup ## run the tests and nbval on every notebook, in parallel (pass options with PYTEST_ARGS='-k media')
+	$(VENV_PY) -m pytest -n $(WORKERS) --durations=15 $(NBVAL) notebooks tests $(PYTEST_ARGS)
 
 test-fast: setup ## the tests in under two minutes: no browser, client, wheelhouse or nbval tests
-	$(VENV_PY) -m pytest --durations=10 $(FAST) tests $(PYTEST_ARGS)
+	$(VENV_PY) -m pytest -n $(WORKERS) --durations=10 $(FAST) tests $(PYTEST_ARGS)
 
 test-live: setup ## the conformance tests against your Azure account (settings from the environment or .env; it creates pools, which costs money)
 	$(VENV_PY) -m pytest --live $(PYTEST_ARGS)

@@ -74,6 +74,10 @@ def pytest_configure(config: pytest.Config) -> None:
     os.environ["BATCH_TESTS_TIME_SCALE"] = LIVE_TIME_SCALE
 
 
+SHARING = {"tests/browser/test_handouts.py": "tests/test_handouts.py"}
+"""Test files that share a session fixture (the handouts, built once) with another file."""
+
+
 @pytest.hookimpl(optionalhook=True)
 def pytest_xdist_make_scheduler(config: pytest.Config, log):
     """Under pytest-xdist (`make test` runs `-n`), a file's tests run in one worker, which sets
@@ -86,7 +90,7 @@ def pytest_xdist_make_scheduler(config: pytest.Config, log):
             path = nodeid.split("::", 1)[0]
             if path.endswith(".ipynb"):
                 return path.rsplit("/", 1)[0]   # notebooks or notebooks/cs
-            return path
+            return SHARING.get(path, path)
 
     return ByFileAndEdition(config, log)
 

@@ -4,11 +4,14 @@ from __future__ import annotations
 
 import json
 import os
+import subprocess
+import sys
 import time
 import uuid
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import datetime, timedelta, timezone
+from pathlib import Path
 
 import pytest
 from azure.batch import BatchClient, models
@@ -25,7 +28,7 @@ from azure.storage.blob import (
 from helpers.pools import tutorial_pool
 from localbatch.control import down, up
 from localbatch.statedir import StateDir, exited
-from tests.tutorial_run import TutorialRun, run_tutorial
+from tests.tutorial_run import ROOT, TutorialRun, run_tutorial
 
 
 @pytest.fixture(scope="session")
@@ -41,6 +44,18 @@ def state(tmp_path_factory: pytest.TempPathFactory) -> Iterator[StateDir]:
 def tutorial_run(tmp_path_factory: pytest.TempPathFactory) -> TutorialRun:
     """The suite's one headless run of the tutorial, shared by every test that needs one."""
     return run_tutorial(tmp_path_factory.mktemp("tutorial-run"))
+
+
+@pytest.fixture(scope="session")
+def handouts(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """`make handouts` into a temp folder, built once for the page tests and the browser's."""
+    out = tmp_path_factory.mktemp("handouts")
+    run = subprocess.run([sys.executable, str(ROOT / "scripts" / "build_handouts.py"),
+                          "--out", str(out)], capture_output=True, text=True, check=False,
+                         timeout=600)
+    assert run.returncode == 0, f"build_handouts.py failed:\n{run.stderr[-3000:]}"
+    assert f"Handouts: {out / 'index.html'}" in run.stdout
+    return out
 
 
 @pytest.fixture

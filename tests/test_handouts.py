@@ -7,8 +7,6 @@ import base64
 import importlib.util
 import json
 import re
-import subprocess
-import sys
 import zipfile
 from pathlib import Path
 
@@ -31,16 +29,6 @@ def is_solution(cell: dict) -> bool:
     return cell["cell_type"] == "code" and (
         "solution" in cell.get("metadata", {}).get("tags", [])
         or "".join(cell["source"]).lstrip().startswith("# Solution"))
-
-
-@pytest.fixture(scope="module")
-def handouts(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    out = tmp_path_factory.mktemp("handouts")
-    run = subprocess.run([sys.executable, str(ROOT / "scripts" / "build_handouts.py"),
-                          "--out", str(out)], capture_output=True, text=True, check=False)
-    assert run.returncode == 0, run.stderr
-    assert f"Handouts: {out / 'index.html'}" in run.stdout
-    return out
 
 
 def test_index_links_every_page_the_kit_and_practice_downloads(handouts: Path) -> None:

@@ -16,8 +16,6 @@ import base64
 import io
 import json
 import re
-import subprocess
-import sys
 import zipfile
 from pathlib import Path
 
@@ -45,20 +43,6 @@ def a_plot_png() -> str:
     buffer = io.BytesIO()
     figure.savefig(buffer, format="png")
     return base64.b64encode(buffer.getvalue()).decode()
-
-
-def build_handouts(out: Path) -> Path:
-    """`make handouts`, into out: one HTML page per notebook, images embedded, and index.html."""
-    done = subprocess.run(
-        [sys.executable, str(ROOT / "scripts" / "build_handouts.py"), "--out", str(out)],
-        check=False, capture_output=True, text=True, timeout=600)
-    assert done.returncode == 0, f"build_handouts.py failed:\n{done.stderr[-3000:]}"
-    return out
-
-
-@pytest.fixture(scope="module")
-def handouts(browser, tmp_path_factory: pytest.TempPathFactory) -> Path:
-    return build_handouts(tmp_path_factory.mktemp("handouts"))
 
 
 def images_in(notebook: Path) -> int:
