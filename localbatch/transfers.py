@@ -14,6 +14,8 @@ from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 from urllib.parse import quote, urlsplit, urlunsplit
 
+import tenacity  # the retry loop: attempts, stop and wait conditions, hooks
+
 from .secrecy import redact
 from .settings import RETRY_VARIABLE, retry_seconds  # noqa: F401 (tests set it through here)
 
@@ -70,30 +72,50 @@ def never() -> bool:
     return False
 
 
+class _Ended(Exception):
+    """stopped() said so during a pause between attempts."""
+
+
 def retrying(attempt: Callable[[], object], is_transient: Callable[[BaseException], bool],
              what: str, log: list[str] | None = None, stopped: Callable[[], bool] = never):
     """attempt() until it succeeds, a failure is not transient, the retry window is over or
     stopped() (the task was ended): then its last failure is raised. Back-off doubles from
-    FIRST_DELAY, with jitter, so that nodes retrying together do not hit a storage service
-    that is starting up in step."""
+    FIRST_DELAY up to MAX_DELAY, with jitter, so that nodes retrying together do not hit a
+    storage service that is starting up in step. tenacity runs the loop; the window, the
+    jitter and the pause that stopped() cuts short are ours."""
     deadline = time.monotonic() + retry_seconds()
-    delay = FIRST_DELAY
-    while True:
-        try:
-            return attempt()
-        except Exception as exc:
-            remaining = deadline - time.monotonic()
-            if remaining <= 0 or not is_transient(exc) or stopped():
-                raise
-            pause = min(delay * random.uniform(0.8, 1.2), remaining)
-            if log is not None:
-                log.append(f"{what} failed: {exc.__class__.__name__}; retrying in {pause:.1f} s")
-            resume = time.monotonic() + pause
-            while time.monotonic() < resume and not stopped():
-                time.sleep(min(0.1, pause))
-            if stopped():
-                raise
-            delay = min(delay * 2, MAX_DELAY)
+    backoff = tenacity.wait_exponential(multiplier=FIRST_DELAY, max=MAX_DELAY)
+    failures: list[BaseException] = []
+
+    def remaining() -> float:
+        return deadline - time.monotonic()
+
+    def give_up(state: tenacity.RetryCallState) -> bool:
+        return remaining() <= 0 or stopped()
+
+    def wait(state: tenacity.RetryCallState) -> float:
+        return max(0.0, min(backoff(state) * random.uniform(0.8, 1.2), remaining()))
+
+    def before_sleep(state: tenacity.RetryCallState) -> None:
+        exc = state.outcome.exception()
+        failures.append(exc)
+        if log is not None:
+            log.append(f"{what} failed: {exc.__class__.__name__}; "
+                       f"retrying in {state.next_action.sleep:.1f} s")
+
+    def pause(seconds: float) -> None:
+        resume = time.monotonic() + seconds
+        while time.monotonic() < resume and not stopped():
+            time.sleep(min(0.1, seconds))
+        if stopped():
+            raise _Ended
+
+    try:
+        return tenacity.Retrying(
+            retry=tenacity.retry_if_exception(is_transient), stop=give_up, wait=wait,
+            sleep=pause, before_sleep=before_sleep, reraise=True)(attempt)
+    except _Ended:
+        raise failures[-1] from None
 
 
 def download_resource_files(resource_files: list[dict], wd: Path,
