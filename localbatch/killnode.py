@@ -12,6 +12,8 @@ import re
 import signal
 from pathlib import Path
 
+import psutil  # the agent's command line, to tell a reused pid
+
 from .control import LocalBatchError, running
 from .ids import key
 from .paths import Paths
@@ -27,10 +29,15 @@ def _agent_pid(path: Path, node_id: str) -> int | None:
         os.kill(pid, 0)
     except (OSError, ValueError):
         return None
-    cmdline = Path(f"/proc/{pid}/cmdline")
-    if exited(pid) or (cmdline.exists() and node_id.encode() not in cmdline.read_bytes()):
+    if exited(pid):
         return None
-    return pid
+    try:
+        cmdline = "\0".join(psutil.Process(pid).cmdline())
+    except psutil.NoSuchProcess:
+        return None
+    except psutil.AccessDenied:   # where a command line cannot be read, the pid file is trusted
+        return pid
+    return pid if node_id in cmdline else None
 
 
 def kill_node(state: StateDir, pool_id: str, node_id: str) -> None:

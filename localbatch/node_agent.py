@@ -21,6 +21,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+import psutil  # every pid, to find what tasks left behind
+
 from . import protocol, transfers
 from .secrecy import frames
 from .transfers import Failure
@@ -66,15 +68,12 @@ def split_command_line(text: str) -> list[str]:
 
 def end_strays(root: Path) -> None:
     """Kill what this node's tasks left outside their groups (`setsid cmd &`): every process
-    whose environment names this node's root. Linux only; run as the node stops."""
-    proc = Path("/proc")
-    if not proc.is_dir():
-        return
-    for entry in proc.iterdir():
-        if entry.name.isdigit() and int(entry.name) != os.getpid() and \
-                protocol.carries(int(entry.name), f"AZ_BATCH_NODE_ROOT_DIR={root}"):
+    whose environment names this node's root (where psutil can read other processes'
+    environments: Linux). Run as the node stops."""
+    for pid in psutil.pids():
+        if pid != os.getpid() and protocol.carries(pid, f"AZ_BATCH_NODE_ROOT_DIR={root}"):
             try:
-                os.kill(int(entry.name), signal.SIGKILL)
+                os.kill(pid, signal.SIGKILL)
             except ProcessLookupError:
                 pass
 

@@ -6,7 +6,8 @@ node agent starts fast."""
 from __future__ import annotations
 
 import json
-from pathlib import Path
+
+import psutil  # a process's environment
 
 # Orders, service -> node.
 RUN, START_TASK, KILL, SHUTDOWN = "run", "start_task", "kill", "shutdown"
@@ -73,8 +74,8 @@ def carries(pid: int, setting: str, exact: bool = True) -> bool:
     starts with it): every process a task starts carries AZ_BATCH_NODE_ROOT_DIR, so the agent
     (at its end) and the service (after losing a node) find it wherever it went."""
     try:
-        entries = Path(f"/proc/{pid}/environ").read_bytes().split(b"\0")
-    except OSError:   # gone, not ours to read, or no /proc (macOS)
+        environ = psutil.Process(pid).environ()
+    except (psutil.Error, OSError):   # gone, not ours to read, or not readable on this system
         return False
-    mark = setting.encode()
-    return any(e == mark if exact else e.startswith(mark) for e in entries)
+    entries = [f"{name}={value}" for name, value in environ.items()]
+    return any(e == setting if exact else e.startswith(setting) for e in entries)

@@ -15,6 +15,8 @@ import stat
 from dataclasses import dataclass
 from pathlib import Path
 
+import psutil  # whether a pid is a zombie, portably (no /proc on macOS)
+
 BATCH_ACCOUNT = "localbatch"
 STORAGE_ACCOUNT = "localstore"
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
@@ -35,8 +37,8 @@ def exited(pid: int) -> bool:
     A killed process's threads may still be closing its sockets for a moment after this.
     """
     try:
-        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0] == "Z"
-    except (OSError, IndexError):
+        return psutil.Process(pid).status() == psutil.STATUS_ZOMBIE
+    except psutil.Error:   # gone (or reaped), or not ours to look at
         return False
 
 
