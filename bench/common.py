@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 
+import psutil  # processes: CPU times, children, memory
 from azure.batch import BatchClient, models
 from azure.core.credentials import AzureNamedKeyCredential
 from azure.storage.blob import BlobServiceClient
@@ -136,22 +137,16 @@ def monitor(batch: BatchClient, job_id: str, timeout: float = 600, cap: float = 
 
 def cpu_seconds(pid: int) -> tuple[float, float]:
     """A process's own CPU time, and that of the children it has waited for, in seconds."""
-    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    tick = os.sysconf("SC_CLK_TCK")
-    return (int(fields[11]) + int(fields[12])) / tick, (int(fields[13]) + int(fields[14])) / tick
+    times = psutil.Process(pid).cpu_times()
+    return times.user + times.system, times.children_user + times.children_system
 
 
 def children(pid: int) -> list[int]:
     """The processes whose parent is `pid`."""
-    found = []
-    for entry in Path("/proc").iterdir():
-        try:
-            if entry.name.isdigit() and int(
-                    (entry / "stat").read_text().rsplit(")", 1)[1].split()[1]) == pid:
-                found.append(int(entry.name))
-        except (OSError, ValueError):
-            pass   # it ended while we looked
-    return found
+    try:
+        return [child.pid for child in psutil.Process(pid).children()]
+    except psutil.NoSuchProcess:
+        return []   # it ended while we looked
 
 
 def seconds_between(start: datetime, end: datetime) -> float:

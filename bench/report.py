@@ -12,6 +12,8 @@ import subprocess
 from datetime import datetime, timezone
 from pathlib import Path
 
+import psutil
+
 from .common import Row
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -20,11 +22,11 @@ MARK = {True: "yes", False: "NO", None: ""}
 
 
 def machine() -> dict[str, str]:
+    # the CPU's model name from /proc/cpuinfo: psutil has no equivalent
     cpu = next((line.split(":", 1)[1].strip() for line in
                 Path("/proc/cpuinfo").read_text().splitlines() if line.startswith("model name")),
                platform.processor() or "unknown")
-    mem_kib = int(next(line.split()[1] for line in Path("/proc/meminfo").read_text().splitlines()
-                       if line.startswith("MemTotal:")))
+    mem_kib = psutil.virtual_memory().total / 1024   # /proc/meminfo's MemTotal
     os_name = platform.platform()
     if Path("/etc/os-release").exists():
         release = dict(line.split("=", 1) for line in

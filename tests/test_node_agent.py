@@ -15,6 +15,7 @@ import time
 import uuid
 from pathlib import Path
 
+import psutil
 import pytest
 
 from localbatch import node_agent, transfers
@@ -55,15 +56,8 @@ def test_a_command_runs_and_reports_its_exit_code(tmp_path: Path) -> None:
 
 def processes_with(marker: str) -> list[int]:
     """Pids of live processes whose command line holds marker (zombies have none)."""
-    found = []
-    for entry in Path("/proc").iterdir():
-        if entry.name.isdigit():
-            try:
-                if marker.encode() in (entry / "cmdline").read_bytes():
-                    found.append(int(entry.name))
-            except OSError:
-                continue
-    return found
+    return [process.pid for process in psutil.process_iter(["cmdline"])
+            if marker in "\0".join(process.info["cmdline"] or [])]   # None: gone, or not ours
 
 
 def background(marker: str, flag: Path, then: str = "", leave_group: bool = False) -> str:

@@ -10,6 +10,7 @@ import sys
 from pathlib import Path
 
 import nbformat
+import psutil
 import pytest
 from azure.batch import BatchClient, models
 from nbclient import NotebookClient
@@ -34,14 +35,10 @@ ROOT = Path(__file__).resolve().parents[2]
 
 def agent_pid(node_id: str) -> int:
     """The process of one node (a localbatch.node_agent with this --node-id)."""
-    for entry in Path("/proc").iterdir():
-        if entry.name.isdigit():
-            try:
-                argv = (entry / "cmdline").read_bytes().split(b"\0")
-            except OSError:
-                continue
-            if b"localbatch.node_agent" in argv and node_id.encode() in argv:
-                return int(entry.name)
+    for process in psutil.process_iter(["cmdline"]):
+        argv = process.info["cmdline"] or []   # None: gone, or not ours to read
+        if "localbatch.node_agent" in argv and node_id in argv:
+            return process.pid
     raise AssertionError(f"no process for node {node_id}")
 
 

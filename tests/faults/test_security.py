@@ -3,8 +3,7 @@ and no key or SAS signature in any log."""
 
 from __future__ import annotations
 
-from pathlib import Path
-
+import psutil
 import pytest
 import requests
 from azure.batch import BatchClient, models
@@ -18,21 +17,15 @@ WRITE = ContainerSasPermissions(write=True, create=True)
 
 
 def listeners(port: int) -> list[str]:
-    """The addresses with a socket listening on this TCP port (from /proc/net/tcp*)."""
-    found = []
-    for table in ("/proc/net/tcp", "/proc/net/tcp6"):
-        for line in Path(table).read_text().splitlines()[1:]:
-            local, state = line.split()[1], line.split()[3]
-            address, port_hex = local.rsplit(":", 1)
-            if state == "0A" and int(port_hex, 16) == port:
-                found.append(address)
-    return found
+    """The addresses with a TCP socket listening on this port (IPv4 and IPv6)."""
+    return [c.laddr.ip for c in psutil.net_connections("tcp")
+            if c.status == psutil.CONN_LISTEN and c.laddr.port == port]
 
 
 def test_both_services_listen_on_loopback_only(state: StateDir) -> None:
     ports = state.ports()
     for port in (ports["batch"], ports["blob"]):
-        assert listeners(port) == ["0100007F"], f"port {port}: {listeners(port)}"
+        assert listeners(port) == ["127.0.0.1"], f"port {port}: {listeners(port)}"
 
 
 def test_unsigned_requests_are_refused(endpoints: dict) -> None:
