@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import os
 import subprocess
 import sys
@@ -122,15 +121,6 @@ def wait_for(condition: Callable[[], object], timeout: float = 60, what: str = "
             return value
         time.sleep(scaled(0.05))
     pytest.fail(f"timed out after {timeout} s waiting for {what}")
-
-
-def wait_azurite_saved(state: StateDir, names: list[str], timeout: float = 30) -> None:
-    """Wait until Azurite has written these blobs' names to its index on disk: it saves the
-    index every 5 s (LokiJS autosave), so a SIGKILL loses younger uploads."""
-    index = state.path / "azurite" / "__azurite_db_blob__.json"
-    wait_for(lambda: index.exists() and all(
-        json.dumps(name)[1:-1] in index.read_text() for name in names), timeout,
-        f"Azurite to save {len(names)} blob(s) to its index")
 
 
 def pool_options(pool_id: str, nodes: int, start_task: models.BatchStartTask | None = None,
