@@ -93,7 +93,10 @@ translations: setup ## bring the Czech catalogs (locale/cs) up to the English no
 # 6-second clips (BATCH_NOTEBOOKS_SAMPLE=short, set by conftest.py), as `make notebooks` made them.
 NBVAL := --nbval --nbval-current-env --nbval-sanitize-with tests/nbval_sanitize.cfg \
 	--nbval-cell-timeout 600
-FAST := -m "not slow and not browser" --ignore=tests/clients
+# test-fast: the REST rules, scheduler, node agent, transfers, helpers and the one headless run;
+# not the fault suite, restarts, handouts, live check, browser or client tests.
+FAST := -m "not slow and not browser" --ignore=tests/clients --ignore=tests/faults \
+	--ignore=tests/test_restart.py --ignore=tests/test_handouts.py --ignore=tests/test_live_check.py
 
 # Three workers on two cores: much of the suite waits on services, nodes and kernels. The
 # notebooks come first, so that each edition starts at once in a worker of its own.
@@ -102,7 +105,7 @@ WORKERS ?= 3
 test: setup ## run the tests and nbval on every notebook, in parallel (pass options with PYTEST_ARGS='-k media')
 	$(VENV_PY) -m pytest -n $(WORKERS) --durations=15 $(NBVAL) notebooks tests $(PYTEST_ARGS)
 
-test-fast: setup ## the tests in under two minutes: no browser, client, wheelhouse or nbval tests
+test-fast: setup ## the quick tier: REST rules, scheduler, node agent, transfers, helpers, the headless run (no nbval, faults, restarts, handouts, browser or clients)
 	$(VENV_PY) -m pytest -n $(WORKERS) --durations=10 $(FAST) tests $(PYTEST_ARGS)
 
 test-live: setup ## the conformance tests against your Azure account (settings from the environment or .env; it creates pools, which costs money)
