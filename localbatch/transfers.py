@@ -17,7 +17,7 @@ from urllib.parse import quote, urlsplit, urlunsplit
 import tenacity  # the retry loop: attempts, stop and wait conditions, hooks
 
 from .secrecy import redact
-from .settings import RETRY_VARIABLE, retry_seconds  # noqa: F401 (tests set it through here)
+from .settings import retry_seconds
 
 WILDCARDS = set("*?[")
 STORAGE_VERSION = "2021-12-02"   # Blob REST version of the uploads

@@ -14,6 +14,7 @@ import pytest
 from azure.storage.blob import BlobServiceClient, ContainerSasPermissions
 
 from localbatch import transfers
+from localbatch.settings import RETRY_VARIABLE
 from localbatch.statedir import free_port
 from localbatch.transfers import Failure
 from tests.conftest import container_url
@@ -26,7 +27,7 @@ NOWHERE = "http://127.0.0.1:9/account/out?sv=2021-12-02&sig=SECRET"   # port 9: 
 @pytest.fixture(autouse=True)
 def no_retries(monkeypatch: pytest.MonkeyPatch) -> None:
     """Failures here are meant to be final at once; the retry tests set their own window."""
-    monkeypatch.setenv(transfers.RETRY_VARIABLE, "0")
+    monkeypatch.setenv(RETRY_VARIABLE, "0")
 
 
 def outputs(pattern: str, container: str = NOWHERE, path: str = "") -> list[dict]:
@@ -165,7 +166,7 @@ def storage(answers: list, port: int = 0, after: float = 0) -> Iterator[Storage]
 def test_an_upload_retries_a_dropped_connection_and_a_500_then_succeeds(
         tmp_path: Path, monkeypatch: pytest.MonkeyPatch, limit: int) -> None:
     monkeypatch.setattr(transfers, "PUT_BLOB_LIMIT", limit)
-    monkeypatch.setenv(transfers.RETRY_VARIABLE, "30")
+    monkeypatch.setenv(RETRY_VARIABLE, "30")
     (tmp_path / "out.txt").write_bytes(b"t1\n")
     log: list[str] = []
     with storage(["drop", 500]) as server:
@@ -182,7 +183,7 @@ def test_an_upload_retries_a_dropped_connection_and_a_500_then_succeeds(
 def test_an_upload_waits_for_storage_that_is_not_listening_yet(
         tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """Connection refused (Azurite restarting) until the server starts, a second later."""
-    monkeypatch.setenv(transfers.RETRY_VARIABLE, "30")
+    monkeypatch.setenv(RETRY_VARIABLE, "30")
     (tmp_path / "out.txt").write_bytes(b"t2\n")
     port = free_port()
     log: list[str] = []
@@ -197,7 +198,7 @@ def test_an_upload_waits_for_storage_that_is_not_listening_yet(
                                               (404, "FileUploadContainerNotFound")])
 def test_a_403_or_404_upload_fails_at_once_with_its_own_code(
         tmp_path: Path, monkeypatch: pytest.MonkeyPatch, status: int, code: str) -> None:
-    monkeypatch.setenv(transfers.RETRY_VARIABLE, "120")
+    monkeypatch.setenv(RETRY_VARIABLE, "120")
     (tmp_path / "out.txt").write_bytes(b"t3\n")
     start = time.monotonic()
     with storage([status]) as server, pytest.raises(Failure) as caught:
@@ -211,7 +212,7 @@ def test_a_403_or_404_upload_fails_at_once_with_its_own_code(
 
 def test_an_upload_still_failing_after_the_window_is_a_misc_error(
         tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setenv(transfers.RETRY_VARIABLE, "1.5")
+    monkeypatch.setenv(RETRY_VARIABLE, "1.5")
     (tmp_path / "out.txt").write_bytes(b"t4\n")
     log: list[str] = []
     start = time.monotonic()
@@ -227,7 +228,7 @@ def test_an_upload_still_failing_after_the_window_is_a_misc_error(
 
 def test_a_download_retries_503s_and_a_404_fails_at_once(
         tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setenv(transfers.RETRY_VARIABLE, "30")
+    monkeypatch.setenv(RETRY_VARIABLE, "30")
     with storage([503, 503, 200]) as server:
         transfers.download_resource_files(
             [{"httpUrl": server.url("/acct/in/clip.mp4"), "filePath": "in.mp4"}], tmp_path)
@@ -243,7 +244,7 @@ def test_a_download_retries_503s_and_a_404_fails_at_once(
 @pytest.mark.parametrize("value", ["soon", "-1", "inf", "nan"])
 def test_a_retry_window_that_is_not_seconds_is_named(monkeypatch: pytest.MonkeyPatch,
                                                     value: str) -> None:
-    monkeypatch.setenv(transfers.RETRY_VARIABLE, value)
+    monkeypatch.setenv(RETRY_VARIABLE, value)
     with pytest.raises(ValueError, match="LOCALBATCH_TRANSFER_RETRY_SECONDS must be a number of "
                                          "seconds, 0 or more"):
         transfers.retry_seconds()
@@ -252,7 +253,7 @@ def test_a_retry_window_that_is_not_seconds_is_named(monkeypatch: pytest.MonkeyP
 def test_an_ended_task_stops_retrying_at_once(tmp_path: Path,
                                               monkeypatch: pytest.MonkeyPatch) -> None:
     """The task is terminated while storage answers 503: no waiting out the window."""
-    monkeypatch.setenv(transfers.RETRY_VARIABLE, "120")
+    monkeypatch.setenv(RETRY_VARIABLE, "120")
     ended = threading.Timer(1.0, lambda: None)
     ended.start()
     start = time.monotonic()

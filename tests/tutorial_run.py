@@ -75,7 +75,7 @@ def run_tutorial(folder: Path) -> TutorialRun:
     seed_inputs(work / "inputs", folder)
     state = StateDir(folder / "localbatch")
     env = {**os.environ, "LOCALBATCH_HOME": str(state.path), "BATCH_TARGET": "local",
-           "BATCH_NOTEBOOKS_WORKDIR": str(work), "BATCH_NOTEBOOKS_SAMPLE": "short",
+           "BATCH_NOTEBOOKS_WORKDIR": str(work),
            "BATCH_NOTEBOOKS_ENV_FILE": str(folder / "settings.env")}
     try:
         run = subprocess.run([sys.executable, str(ROOT / "scripts" / "run_notebooks.py"),

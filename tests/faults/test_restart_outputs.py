@@ -13,8 +13,8 @@ import pytest
 from azure.batch import BatchClient, models
 from azure.storage.blob import BlobServiceClient, ContainerSasPermissions
 
-from localbatch import transfers
 from localbatch.control import down, up
+from localbatch.settings import RETRY_VARIABLE
 from localbatch.statedir import StateDir
 from tests.conftest import (
     alive,
@@ -37,7 +37,7 @@ WRITE = ContainerSasPermissions(write=True, create=True)
 def patient_state(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch
                   ) -> Iterator[StateDir]:
     """A localbatch of the test's own whose nodes retry transfers for the default window."""
-    monkeypatch.delenv(transfers.RETRY_VARIABLE, raising=False)
+    monkeypatch.delenv(RETRY_VARIABLE, raising=False)
     state = StateDir(tmp_path_factory.mktemp("restart-outputs"))
     up(state)
     yield state
