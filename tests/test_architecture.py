@@ -86,3 +86,13 @@ def test_handlers_reach_state_only_through_the_managers() -> None:
                         used.add(names[names.index("svc") + 1])
     assert "tasks" in used   # the walk saw the handlers
     assert used - API_USES == set()
+
+
+def test_the_service_starts_without_building_the_iri_grammar() -> None:
+    """rfc3987_syntax (installed for Jupyter) builds a Lark grammar on import: seconds of every
+    service start. The schema imports jsonschema without it, and leaves it importable."""
+    probe = ("import sys, localbatch.server; print('rfc3987_syntax' in sys.modules); "
+             "import rfc3987_syntax; print('ok')")
+    done = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True,
+                          cwd=ROOT, check=True)
+    assert done.stdout.split() == ["False", "ok"]
