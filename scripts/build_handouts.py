@@ -17,6 +17,9 @@ import sys
 import zipfile
 from pathlib import Path
 
+from localbatch.lean_imports import import_jsonschema
+
+import_jsonschema()   # before nbformat imports it
 import mistune
 import nbformat
 from jinja2 import DictLoader

@@ -15,6 +15,9 @@ import tempfile
 import time
 from pathlib import Path
 
+from localbatch.lean_imports import import_jsonschema
+
+import_jsonschema()   # before nbformat imports it
 import nbformat
 from nbclient import NotebookClient
 from nbclient.exceptions import CellExecutionError

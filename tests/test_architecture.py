@@ -11,6 +11,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 ROOT = Path(__file__).resolve().parent.parent
 PACKAGE = ROOT / "localbatch"
 # The attributes that hold a manager (or the state only its owner changes), wherever they are.
@@ -88,11 +90,12 @@ def test_handlers_reach_state_only_through_the_managers() -> None:
     assert used - API_USES == set()
 
 
-def test_the_service_starts_without_building_the_iri_grammar() -> None:
+@pytest.mark.parametrize("program", ["localbatch.server", "run_notebooks", "build_handouts"])
+def test_programs_start_without_building_the_iri_grammar(program: str) -> None:
     """rfc3987_syntax (installed for Jupyter) builds a Lark grammar on import: seconds of every
-    service start. The schema imports jsonschema without it, and leaves it importable."""
-    probe = ("import sys, localbatch.server; print('rfc3987_syntax' in sys.modules); "
-             "import rfc3987_syntax; print('ok')")
+    start. jsonschema is imported without it, and it stays importable."""
+    probe = (f"import sys; sys.path.insert(0, 'scripts'); import {program}; "
+             "print('rfc3987_syntax' in sys.modules); import rfc3987_syntax; print('ok')")
     done = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True,
                           cwd=ROOT, check=True)
     assert done.stdout.split() == ["False", "ok"]

@@ -12,26 +12,12 @@ from __future__ import annotations
 
 import copy
 import json
-import sys
 from pathlib import Path
 from typing import Any
 
+from ..lean_imports import import_jsonschema
 
-def _import_jsonschema() -> None:
-    """Import jsonschema without rfc3987_syntax, which Jupyter's jsonschema[format-nongpl] installs
-    beside it: jsonschema imports it to check "iri" formats, and it builds a Lark grammar as it
-    is imported, 2.7 of the 3.2 seconds a service start took. The service checks no formats
-    (_FORMATS), so it loses nothing; the module stays importable for whatever imports it later."""
-    if "jsonschema" in sys.modules or "rfc3987_syntax" in sys.modules:
-        return
-    sys.modules["rfc3987_syntax"] = None   # makes its import fail, which jsonschema allows
-    try:
-        import jsonschema  # noqa: F401
-    finally:
-        del sys.modules["rfc3987_syntax"]
-
-
-_import_jsonschema()
+import_jsonschema()
 import jsonschema
 from jsonschema import Draft202012Validator, FormatChecker
 from jsonschema.exceptions import ValidationError
