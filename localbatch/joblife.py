@@ -2,15 +2,22 @@
 
 from __future__ import annotations
 
+import logging
+
 from . import errors, states
 from .ids import key
 from .registry import Registry
 from .runs import RunBook
+from .scheduler import internal_error
+from .secrecy import frames
+
+log = logging.getLogger(__name__)
 
 
 class JobLife:
     def __init__(self, registry: Registry, book: RunBook):
         self.registry, self.book = registry, book
+        self._unschedulable: set[str] = set()   # jobs whose scheduling error was shown
 
     def get(self, job_id: str) -> dict:
         job = self.registry.jobs.get(key(job_id))
@@ -35,7 +42,9 @@ class JobLife:
         if job is None or job["state"] != "terminating":
             return
         if not self.book.running_in(job_key):
-            self.complete(job, job.pop("_terminateReason", "UserTerminate"))
+            reason = self.registry.job_side.get(job_key, {}).get("terminateReason")
+            self.registry.save_job_side(job_key, terminateReason=None)
+            self.complete(job, reason or "UserTerminate")
 
     def complete(self, job: dict, reason: str) -> None:
         states.move("job", job, "completed")
@@ -50,3 +59,16 @@ class JobLife:
         tasks = self.registry.tasks.get(job_key, {}).values()
         if tasks and all(t["state"] == "completed" for t in tasks):
             self.complete(job, "AllTasksComplete")
+
+    def unschedulable(self, job: dict, exc: Exception) -> None:
+        """A job the scheduler cannot use (a bad stored document): where it failed is logged, and
+        shown as the job's scheduling error, once per job while the service runs."""
+        name = repr(job.get("id"))
+        if name in self._unschedulable:
+            return
+        self._unschedulable.add(name)
+        log.error("job %s cannot be scheduled: %s", name, frames(exc))
+        if isinstance(job.get("executionInfo"), dict):
+            job["executionInfo"]["schedulingError"] = internal_error("job", exc)
+        if isinstance(job.get("id"), str):
+            self.registry.save_job(job)

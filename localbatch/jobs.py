@@ -45,7 +45,7 @@ class Jobs:
         stamp = wire.iso(wire.now())
         job = {
             "id": job_id, "url": f"{self.base_url}/jobs/{job_id}",
-            "creationTime": stamp, "state": "active", "stateTransitionTime": stamp,
+            "creationTime": stamp, "state": states.FIRST["job"], "stateTransitionTime": stamp,
             "priority": body.get("priority", 0),
             "maxParallelTasks": body.get("maxParallelTasks", -1),
             "allowTaskPreemption": body.get("allowTaskPreemption", False),
@@ -73,7 +73,7 @@ class Jobs:
         if job["state"] == "completed":
             raise errors.JobCompleted()
         states.move("job", job, "terminating")
-        job["_terminateReason"] = reason
+        self.registry.save_job_side(key(job_id), terminateReason=reason)
         self.registry.touch(job)
         self.registry.save_job(job)
         self.tasks.end_running(key(job_id))

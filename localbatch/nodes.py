@@ -6,6 +6,7 @@ import asyncio
 import ctypes
 import logging
 import secrets
+import shutil
 import signal
 import sys
 from dataclasses import dataclass
@@ -47,7 +48,7 @@ def new_node_doc(base_url: str, pool: dict, dedicated: bool) -> dict:
     doc = {
         "id": node_id,
         "url": f"{base_url}/pools/{pool['id']}/nodes/{node_id}",
-        "state": "creating", "schedulingState": "enabled",
+        "state": states.FIRST["node"], "schedulingState": "enabled",
         "stateTransitionTime": stamp, "allocationTime": stamp,
         "ipAddress": "127.0.0.1", "affinityId": f"TVM:{node_id}", "vmSize": pool["vmSize"],
         "totalTasksRun": 0, "totalTasksSucceeded": 0,
@@ -93,6 +94,36 @@ class NodeManager:
 
     def attach(self, events: NodeEvents) -> None:
         self.events = events
+
+    # -- a node's life: the pool manager asks, this manager changes the node ------------------
+
+    def add(self, pool_key: str, node: dict) -> None:
+        """A new node (new_node_doc) joins the pool, and its agent starts."""
+        self.registry.save_node(pool_key, node)
+        self.launch(pool_key, node["id"])
+
+    def begin_reboot(self, pool_key: str, node: dict, start_task: dict | None) -> None:
+        """The node shows rebooting, and will run the pool's current start task (if any)."""
+        if start_task:
+            node["startTask"] = start_task
+        else:
+            node.pop("startTask", None)
+        self.set_state(pool_key, node, "rebooting")
+
+    def restart(self, pool_key: str, node_id: str) -> None:
+        """Start the node's agent again (after a reboot, or the service's restart): its start
+        task runs anew, and it holds no run until the scheduler gives it one."""
+        node = self.registry.nodes[pool_key][node_id]
+        node.pop("startTaskInfo", None)
+        self.set_state(pool_key, node, "starting")
+        self.count_slots(pool_key, node_id)   # saves the node
+        self.launch(pool_key, node_id)
+
+    async def remove(self, pool_key: str, node_id: str) -> None:
+        """Shut the node down and forget it, with its folder."""
+        await self.stop(pool_key, node_id)
+        self.registry.drop_node(pool_key, node_id)
+        shutil.rmtree(self.paths.node(pool_key, node_id), ignore_errors=True)
 
     def launch(self, pool_key: str, node_id: str) -> None:
         reader = asyncio.get_running_loop().create_task(self._run(pool_key, node_id))
@@ -185,6 +216,7 @@ class NodeManager:
         now = wire.iso(wire.now())
         node["lastBootTime"] = now
         node["nodeAgentInfo"]["lastUpdateTime"] = now
+        self.registry.save_node(pool_key, node)
         start_task = node.get("startTask")
         if not start_task:
             self.set_state(pool_key, node, "idle")

@@ -74,7 +74,7 @@ class Pools:
         stamp = wire.iso(wire.now())
         pool = {
             "id": pool_id, "url": f"{self.base_url}/pools/{pool_id}",
-            "creationTime": stamp, "state": "active", "stateTransitionTime": stamp,
+            "creationTime": stamp, "state": states.FIRST["pool"], "stateTransitionTime": stamp,
             "allocationState": "resizing", "allocationStateTransitionTime": stamp,
             "vmSize": body["vmSize"], "resizeTimeout": body.get("resizeTimeout") or "PT15M",
             "currentDedicatedNodes": 0, "currentLowPriorityNodes": 0,
@@ -93,7 +93,6 @@ class Pools:
             pool["startTask"] = self._start_task(body["startTask"])
         self.registry.touch(pool)
         self.registry.save_pool(pool)
-        self.registry.nodes[key(pool_id)] = {}
         self._allocate(pool)
         return pool
 
@@ -122,9 +121,7 @@ class Pools:
                 if self._total_nodes() >= self.max_nodes:
                     errors_seen.append(self._quota_error())
                     break
-                node = new_node_doc(self.base_url, pool, dedicated)
-                self.registry.save_node(pool_key, node)
-                self.nodes.launch(pool_key, node["id"])
+                self.nodes.add(pool_key, new_node_doc(self.base_url, pool, dedicated))
             surplus = sorted(mine, key=lambda n: n["runningTasksCount"])[: max(0, len(mine) - want)]
             for node in surplus:
                 self.nodes.set_state(pool_key, node, "leavingpool")
@@ -165,9 +162,7 @@ class Pools:
             if node_id not in self.registry.nodes.get(pool_key, {}):
                 return   # removed meanwhile (its pool deleted)
         self.tasks.release_node(pool_key, node_id, deallocation)
-        await self.nodes.stop(pool_key, node_id)
-        self.registry.drop_node(pool_key, node_id)
-        shutil.rmtree(self.paths.node(pool_key, node_id), ignore_errors=True)
+        await self.nodes.remove(pool_key, node_id)
         self.node_allocated(pool_key)
 
     async def _drain(self, pool_key: str, node_id: str, retain: bool) -> None:
@@ -242,11 +237,7 @@ class Pools:
         if node["state"] in NOT_REBOOTABLE:
             raise NOT_REBOOTABLE[node["state"]]()
         option = validate.enum(body.get("nodeRebootOption"), "requeue")
-        if pool.get("startTask"):
-            node["startTask"] = pool["startTask"]
-        else:
-            node.pop("startTask", None)
-        self.nodes.set_state(pool_key, node, "rebooting")
+        self.nodes.begin_reboot(pool_key, node, pool.get("startTask"))
         self.background.spawn(self._reboot(pool_key, node_id, option))
 
     async def _reboot(self, pool_key: str, node_id: str, option: str) -> None:
@@ -262,8 +253,7 @@ class Pools:
         if pool is None or pool["state"] != "active" or \
                 node_id not in self.registry.nodes.get(pool_key, {}):
             return
-        node.pop("startTaskInfo", None)
-        self.nodes.launch(pool_key, node_id)
+        self.nodes.restart(pool_key, node_id)
 
     def delete(self, pool_id: str) -> None:
         pool = self.get(pool_id)
@@ -290,8 +280,4 @@ class Pools:
             if node["state"] == "leavingpool":   # its removal was under way
                 self.background.spawn(self.remove_node(pool_key, node["id"]))
                 continue
-            node.update(state="creating", stateTransitionTime=wire.iso(wire.now()),
-                        runningTasksCount=0, runningTaskSlotsCount=0)
-            node.pop("startTaskInfo", None)
-            self.registry.save_node(pool_key, node)
-            self.nodes.launch(pool_key, node["id"])
+            self.nodes.restart(pool_key, node["id"])

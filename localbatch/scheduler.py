@@ -2,15 +2,17 @@
 
 A job or task whose stored document the scheduler cannot use fails on its own: it is logged and
 shown as that job's scheduling error or that task's failure, and every other job keeps running.
-The scheduler only places: the tasks that cannot run are handed back to the caller to finish."""
+The scheduler only places: it writes no document. Each placement is handed to the caller's
+`start` (tasks.py, the tasks' owner, moves the task and dispatches it), and the tasks and jobs
+that cannot run are handed back to the caller to fail."""
 
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 
-from . import paths, states, wire
+from . import paths, wire
 from .ids import key
-from .nodes import NodeManager
 from .registry import Registry
 from .runs import RunBook, TaskRef
 from .secrecy import frames
@@ -29,7 +31,11 @@ def _integer(doc: dict, name: str) -> int:
     return value
 
 
-def _internal_error(what: str, exc: Exception) -> dict:
+Start = Callable[[TaskRef, dict, dict, dict, dict], None]
+"""start(ref, task, pool, node, spec): run the task on the node (the caller's, who owns tasks)."""
+
+
+def internal_error(what: str, exc: Exception) -> dict:
     """The error shown for a stored document localbatch could not use (never its values)."""
     return {"category": "servererror", "code": "Unknown",
             "message": f"localbatch could not schedule this {what} "
@@ -37,45 +43,36 @@ def _internal_error(what: str, exc: Exception) -> dict:
 
 
 class Scheduler:
-    def __init__(self, registry: Registry, book: RunBook, nodes: NodeManager):
-        self.registry, self.book, self.nodes = registry, book, nodes
+    def __init__(self, registry: Registry, book: RunBook):
+        self.registry, self.book = registry, book
 
-    def place(self) -> list[tuple[TaskRef, dict]]:
-        """Place as many queued tasks as free slots allow (jobs by priority, then age); return
-        the tasks that cannot run, each with its failureInfo."""
+    def place(self, start: Start) -> tuple[list[tuple[TaskRef, dict]], list[tuple[dict, Exception]]]:
+        """Place as many queued tasks as free slots allow (jobs by priority, then age), each
+        through start; return the tasks that cannot run, each with its failureInfo, and the jobs
+        that cannot be scheduled, each with what went wrong."""
         failed: list[tuple[TaskRef, dict]] = []
+        bad_jobs: list[tuple[dict, Exception]] = []
         ranked = []
         for job in list(self.registry.jobs.values()):
             try:
                 if job["state"] == "active":
                     ranked.append(((-_integer(job, "priority"), str(job["creationTime"])), job))
             except Exception as exc:  # noqa: BLE001 (a bad stored job fails alone)
-                self._job_failed(job, exc)
+                bad_jobs.append((job, exc))
         for _, job in sorted(ranked, key=lambda pair: pair[0]):
             try:
-                self._job(job, failed)
+                self._job(job, start, failed)
             except Exception as exc:  # noqa: BLE001 (as above)
-                self._job_failed(job, exc)
-        return failed
+                bad_jobs.append((job, exc))
+        return failed, bad_jobs
 
-    def _job(self, job: dict, failed: list) -> None:
+    def _job(self, job: dict, start: Start, failed: list) -> None:
         job_key = key(job["id"])
         pool = self.registry.pools.get(key(job["poolInfo"]["poolId"]))
         if self.book.has_queued(job_key) and pool is not None and pool["state"] == "active":
-            self._fill(job, job_key, pool, failed)
+            self._fill(job, job_key, pool, start, failed)
 
-    def _job_failed(self, job: dict, exc: Exception) -> None:
-        """Log where it failed and show it as the job's scheduling error, once per job."""
-        if job.get("_unschedulable"):
-            return
-        job["_unschedulable"] = True
-        log.error("job %r cannot be scheduled: %s", job.get("id"), frames(exc))
-        if isinstance(job.get("executionInfo"), dict):
-            job["executionInfo"]["schedulingError"] = _internal_error("job", exc)
-        if isinstance(job.get("id"), str):
-            self.registry.save_job(job)
-
-    def _fill(self, job: dict, job_key: str, pool: dict, failed: list) -> None:
+    def _fill(self, job: dict, job_key: str, pool: dict, start: Start, failed: list) -> None:
         pool_key = key(pool["id"])
         slots = _integer(pool, "taskSlotsPerNode")
         nodes = [n for n in self.registry.nodes.get(pool_key, {}).values()
@@ -106,9 +103,9 @@ class Scheduler:
                 self.book.dequeue(ref)
                 log.error("task %r of job %r cannot be scheduled: %s", task.get("id"),
                           job["id"], frames(exc))
-                failed.append((ref, _internal_error("task", exc)))
+                failed.append((ref, internal_error("task", exc)))
                 continue
-            self._dispatch(ref, task, pool, node, spec)
+            start(ref, task, pool, node, spec)
             running += 1
 
     def _spec(self, job: dict, task: dict) -> dict:
@@ -126,16 +123,3 @@ class Scheduler:
                 "env": env,
                 "maxWallClockSeconds": None if wall == wire.FOREVER else
                 wire.duration_seconds(wall, "maxWallClockTime")}
-
-    def _dispatch(self, ref: TaskRef, task: dict, pool: dict, node: dict, spec: dict) -> None:
-        task_root = spec["taskDir"]
-        states.move("task", task, "running")
-        task["executionInfo"]["startTime"] = task["stateTransitionTime"]
-        task["nodeInfo"] = {
-            "affinityId": node["affinityId"], "nodeUrl": node["url"], "poolId": pool["id"],
-            "nodeId": node["id"],
-            "taskRootDirectory": task_root,
-            "taskRootDirectoryUrl": f"{node['url']}/files/{task_root}"}
-        self.registry.save_task(ref.job, task)
-        run = self.book.start(ref, key(pool["id"]), node["id"], task["requiredSlots"])
-        self.nodes.dispatch(run, spec)

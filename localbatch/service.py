@@ -34,7 +34,7 @@ class Service:
         self.node_manager = NodeManager(self.registry, book, paths,
                                         AgentSettings(account, base_url, bin_dir))
         life = JobLife(self.registry, book)
-        scheduler = Scheduler(self.registry, book, self.node_manager)
+        scheduler = Scheduler(self.registry, book)
         self.tasks = Tasks(self.registry, book, life, scheduler, self.node_manager, paths)
         self.jobs = Jobs(self.registry, life, self.tasks, paths, self.background, base_url)
         self.pools = Pools(self.registry, self.node_manager, self.tasks, paths, self.background,

@@ -1,6 +1,6 @@
-"""The allowed state transitions of each entity, in one table each. The modules that own an
-entity move it, always through move(): pools.py a pool; jobs.py and joblife.py a job; tasks.py a
-task (and scheduler.py, active to running, as it places one); nodes.py a node."""
+"""The allowed state transitions of each entity, in one table each, and the state it is created
+in. Only the module that owns an entity moves it, always through move(): pools.py a pool; jobs.py
+and joblife.py a job; tasks.py a task; nodes.py a node (tests/test_architecture.py checks it)."""
 
 from __future__ import annotations
 
@@ -32,6 +32,10 @@ TRANSITIONS: dict[str, dict[str, set[str]]] = {
         "completed": {"active"},
     },
 }
+
+
+FIRST = {"pool": "active", "node": "creating", "job": "active", "task": "active"}
+"""The state each entity is created in: every later one is reached through move()."""
 
 
 class TransitionError(RuntimeError):

@@ -66,7 +66,7 @@ class Tasks:
         stamp = wire.iso(wire.now())
         task = {
             "id": task_id, "url": f"{job['url']}/tasks/{task_id}",
-            "creationTime": stamp, "state": "active", "stateTransitionTime": stamp,
+            "creationTime": stamp, "state": states.FIRST["task"], "stateTransitionTime": stamp,
             "commandLine": body["commandLine"],
             "resourceFiles": validate.resource_files(body.get("resourceFiles")),
             "outputFiles": validate.output_files(body.get("outputFiles")),
@@ -140,11 +140,29 @@ class Tasks:
     # -- placing and ending tasks ----------------------------------------------------------
 
     def schedule(self) -> None:
-        """Let the scheduler place what it can; the tasks it cannot place fail here."""
-        for ref, failure in self.scheduler.place():
+        """Let the scheduler place what it can; the tasks it cannot place fail here, and the
+        jobs it cannot schedule show why."""
+        failed, bad_jobs = self.scheduler.place(self._start)
+        for job, exc in bad_jobs:
+            self.life.unschedulable(job, exc)
+        for ref, failure in failed:
             task = self.registry.tasks.get(ref.job, {}).get(ref.task)
             if task is not None and task.get("state") == "active":
                 self.finish(ref.job, task, None, failure)
+
+    def _start(self, ref: TaskRef, task: dict, pool: dict, node: dict, spec: dict) -> None:
+        """The scheduler placed the task on the node: it runs there, holding the node's slots."""
+        task_root = spec["taskDir"]
+        states.move("task", task, "running")
+        task["executionInfo"]["startTime"] = task["stateTransitionTime"]
+        task["nodeInfo"] = {
+            "affinityId": node["affinityId"], "nodeUrl": node["url"], "poolId": pool["id"],
+            "nodeId": node["id"],
+            "taskRootDirectory": task_root,
+            "taskRootDirectoryUrl": f"{node['url']}/files/{task_root}"}
+        self.registry.save_task(ref.job, task)
+        run = self.book.start(ref, key(pool["id"]), node["id"], task["requiredSlots"])
+        self.nodes.dispatch(run, spec)
 
     def task_of(self, run: Run) -> dict | None:
         return self.registry.tasks.get(run.ref.job, {}).get(run.ref.task)
@@ -156,12 +174,13 @@ class Tasks:
             return
         task = self.task_of(run)
         if task is not None and task["state"] == "running":
-            task["_pgid"] = pid
-            self.registry.save_task(run.ref.job, task)
+            self.registry.save_task_side(run.ref.job, run.ref.task, pgid=pid)
 
-    def kill_orphan(self, task: dict) -> None:
+    def kill_orphan(self, job_key: str, task: dict) -> None:
         """End the process group a lost node (or a crashed service) left running."""
-        pgid = task.pop("_pgid", None)
+        task_key = key(task["id"])
+        pgid = self.registry.task_side.get(job_key, {}).get(task_key, {}).get("pgid")
+        self.registry.save_task_side(job_key, task_key, pgid=None)
         if pgid and is_task_process(pgid, self.paths.state_dir):
             try:
                 os.killpg(pgid, signal.SIGKILL)
@@ -199,7 +218,7 @@ class Tasks:
             info["exitCode"] = exit_code
             self.requeue(job_key, task, count=False)
             return
-        task.pop("_pgid", None)
+        self.registry.save_task_side(job_key, key(task["id"]), pgid=None)
         states.move("task", task, "completed")
         info["endTime"] = task["stateTransitionTime"]
         if exit_code is not None:
@@ -217,7 +236,7 @@ class Tasks:
 
     def requeue(self, job_key: str, task: dict, count: bool) -> None:
         """Back to active, to run again: a retry, or a node recovery (not counted)."""
-        self.kill_orphan(task)
+        self.kill_orphan(job_key, task)
         states.move("task", task, "active")
         if count:
             task["executionInfo"]["requeueCount"] += 1
@@ -236,7 +255,7 @@ class Tasks:
             if task is None or task["state"] != "running":
                 continue
             if option == "terminate":
-                self.kill_orphan(task)
+                self.kill_orphan(run.ref.job, task)
                 self.finish(run.ref.job, task, None, ENDED_BY_USER)
                 self.life.check_terminated(run.ref.job)
             else:

@@ -7,6 +7,7 @@ the service only through its managers.
 from __future__ import annotations
 
 import ast
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -55,6 +56,41 @@ def hub_reaches(source: str) -> list[str]:
                     found.append(".".join(names[: at + 2]))
                     break
     return sorted(set(found))
+
+
+# Who writes each kind of record (docs/architecture.md): its saves, drops and state moves.
+OWNERS = {"pool": {"localbatch.pools"}, "node": {"localbatch.nodes"},
+          "job": {"localbatch.jobs", "localbatch.joblife"}, "task": {"localbatch.tasks"}}
+WRITE = re.compile(r"^(?:save|drop)_(pool|node|job|task)(?:_side)?$")
+
+
+def writes(source: str) -> set[str]:
+    """The kinds of record a module writes: registry.save_task(...), states.move("task", ...)."""
+    kinds = set()
+    for node in ast.walk(ast.parse(source)):
+        if not (isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute)):
+            continue
+        names = chain(node.func)
+        if len(names) >= 2 and names[-2] == "registry" and (found := WRITE.match(names[-1])):
+            kinds.add(found.group(1))
+        if names[-2:] == ["states", "move"] and isinstance(node.args[0], ast.Constant):
+            kinds.add(node.args[0].value)
+    return kinds
+
+
+def test_the_writer_finder_sees_saves_drops_and_moves() -> None:
+    source = ('self.registry.save_task(j, t)\nself.registry.drop_node(p, n)\n'
+              'self.registry.save_job_side(j, reason=None)\nstates.move("pool", pool, "deleting")\n'
+              'self.registry.tasks.get(j)')
+    assert writes(source) == {"task", "node", "job", "pool"}
+
+
+def test_each_kind_of_record_has_one_writer() -> None:
+    """The scheduler places and the pool manager asks for nodes, but neither writes a task's or
+    a node's record: only the owner does, so it can save what it changed."""
+    found = {kind: {name for name, path in modules().items() if kind in writes(path.read_text())}
+             for kind in OWNERS}
+    assert found == OWNERS
 
 
 def test_the_import_contracts_hold() -> None:

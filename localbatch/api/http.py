@@ -14,7 +14,6 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from .. import auth, errors, odata, schema, versions, wire
-from ..registry import public
 
 log = logging.getLogger("localbatch.http")
 JSON_TYPE = "application/json; odata=minimalmetadata"
@@ -58,7 +57,7 @@ def accepted(doc: dict) -> Reply:
 def entity(call: Call, doc: dict, kind: str) -> Reply:
     fields = odata.parse_select(call.query.get("$select"))
     body = {"odata.metadata": f"{call.base_url}/$metadata#{kind}/@Element",
-            **odata.select(public(doc), fields)}
+            **odata.select(doc, fields)}
     headers = {"ETag": doc["eTag"], "Last-Modified": wire.rfc1123_from_iso(doc["lastModified"])} \
         if "eTag" in doc else {}
     if headers and not wire.precondition(call.headers, doc, read=True):
@@ -71,9 +70,7 @@ def listing(call: Call, keyed: list[tuple[str, dict]], kind: str, path: str) -> 
     predicate = odata.parse_filter(call.query.get("$filter"))
     fields = odata.parse_select(call.query.get("$select"))
     limit = odata.max_results(call.query.get("maxresults"))
-    docs = [(k, public(d)) for k, d in keyed]
-    if predicate:
-        docs = [(k, d) for k, d in docs if predicate(d)]
+    docs = [(k, d) for k, d in keyed if predicate(d)] if predicate else keyed
     items, token = odata.page(docs, limit, call.query.get("$skiptoken"))
     body: dict = {"odata.metadata": f"{call.base_url}/$metadata#{kind}",
                   "value": [odata.select(d, fields) for d in items]}

@@ -255,13 +255,22 @@ def reject_constant(name: str) -> float:
 
 
 ENTITIES = {"pool": "BatchPool", "node": "BatchNode", "job": "BatchJob", "task": "BatchTask"}
+SIDE = {   # the service's own fields, kept beside a job's and a task's documents (registry.py)
+    "job-side": {"type": "object", "additionalProperties": False,
+                 "properties": {"terminateReason": {"type": "string"}}},
+    "task-side": {"type": "object", "additionalProperties": False,
+                  "properties": {"pgid": {"type": "integer", "minimum": 1}}},
+}
 
 
 def stored_problem(kind: str, doc: Any) -> str | None:
     """What makes a stored document unusable, or None if it is sound. Types and values only: the
     spec's required properties are what the real service answers with (a node's ipv6Address,
     say), more than localbatch writes; a wrong type is what breaks the service."""
-    found = problems(ENTITIES[kind], doc, required=False)
+    if kind in SIDE:
+        found = sorted(Draft202012Validator(SIDE[kind]).iter_errors(doc), key=str)
+    else:
+        found = problems(ENTITIES[kind], doc, required=False)
     if not found:
         return None
     error = to_batch_error(found[0])

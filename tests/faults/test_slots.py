@@ -5,6 +5,7 @@ task cannot leak one, and a task that needs more slots than a node has fails on 
 from __future__ import annotations
 
 import asyncio
+import json
 import shlex
 from collections.abc import Iterator
 from pathlib import Path
@@ -31,6 +32,11 @@ def two_slot_node(batch: BatchClient) -> Iterator[str]:
 def node_slots(batch: BatchClient, pool_id: str) -> tuple[int, int]:
     node = next(iter(batch.list_nodes(pool_id)))
     return node.running_tasks_count, node.running_task_slots_count
+
+
+def started(svc, job: str, task: str) -> bool:
+    """The task's process runs: the service keeps its process group, beside the task's record."""
+    return "pgid" in svc.registry.task_side.get(job, {}).get(task, {})
 
 
 def meet(mine: Path, other: Path) -> str:
@@ -87,7 +93,8 @@ def test_the_old_run_ending_after_its_replacement_starts_frees_only_its_own_slot
             svc.jobs.create({"id": "job", "poolInfo": {"poolId": "pool"}})
             await until(lambda: node_idle(svc), "an idle node")
             svc.tasks.create("job", {"id": "t", "commandLine": "/bin/sleep 30"})
-            await until(lambda: "_pgid" in svc.registry.tasks["job"]["t"], "t to start")
+            await until(lambda: started(svc, "job", "t"), "t to start")
+            assert "pgid" not in json.dumps(svc.tasks.get("job", "t"))   # a side record
             svc.tasks.delete("job", "t")
             svc.tasks.create("job", {"id": "t", "commandLine": "/bin/sleep 1"})
             node = next(iter(svc.registry.nodes["pool"].values()))
@@ -111,7 +118,7 @@ def test_deleting_the_last_running_task_of_a_terminating_job_completes_the_job(
             svc.jobs.create({"id": "job", "poolInfo": {"poolId": "pool"}})
             await until(lambda: node_idle(svc), "an idle node")
             svc.tasks.create("job", {"id": "t", "commandLine": "/bin/sleep 30"})
-            await until(lambda: "_pgid" in svc.registry.tasks["job"]["t"], "t to start")
+            await until(lambda: started(svc, "job", "t"), "t to start")
             svc.jobs.terminate("job")
             assert svc.registry.jobs["job"]["state"] == "terminating"
             svc.tasks.delete("job", "t")

@@ -69,3 +69,9 @@ def test_every_target_state_is_a_state_of_its_table() -> None:
     for kind, table in states.TRANSITIONS.items():
         for old, targets in table.items():
             assert targets <= table.keys(), f"{kind} {old} -> {targets - table.keys()}"
+
+
+def test_every_first_state_is_in_its_table_and_can_be_left() -> None:
+    assert set(states.FIRST) == set(states.TRANSITIONS)
+    for kind, first in states.FIRST.items():
+        assert states.TRANSITIONS[kind][first], f"a {kind} could never leave {first}"
