@@ -20,9 +20,9 @@ from azure.batch import BatchClient, models
 from azure.core.credentials import AzureNamedKeyCredential
 from azure.storage.blob import BlobServiceClient
 
-from helpers.pools import tutorial_pool
 from localbatch.control import down, up
 from localbatch.statedir import StateDir
+from tests.pools import tutorial_pool
 
 POOL_ID = "BenchPool"
 

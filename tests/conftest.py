@@ -24,9 +24,9 @@ from azure.storage.blob import (
     generate_container_sas,
 )
 
-from helpers.pools import tutorial_pool
 from localbatch.control import down, up
 from localbatch.statedir import StateDir, exited
+from tests.pools import tutorial_pool
 from tests.tutorial_run import ROOT, TutorialRun, run_tutorial
 
 

@@ -3,6 +3,7 @@ check and an exercise with a hidden solution in every step, nbval directives as 
 
 from __future__ import annotations
 
+import ast
 import json
 import re
 import subprocess
@@ -127,3 +128,39 @@ def test_outputs_hold_no_temporary_path(path: Path) -> None:
 def test_the_key_pattern_finds_a_real_key() -> None:
     from localbatch.statedir import _random_key
     assert KEY_LIKE.search(f'"text": ["key {_random_key()} here"]')
+
+
+def helpers_imported(source: str, package: str = "helpers") -> set[str]:
+    """The helpers modules a piece of code imports (`from helpers.x import`, `from .x import`)."""
+    found = set()
+    for node in ast.walk(ast.parse(source)):
+        if isinstance(node, ast.ImportFrom):
+            name = node.module or ""
+            if node.level:   # relative, inside helpers
+                name = f"{package}.{name}" if name else package
+            if name.startswith("helpers."):
+                found.add(name.split(".")[1])
+            elif name == "helpers":
+                found.update(alias.name for alias in node.names)
+        elif isinstance(node, ast.Import):
+            found.update(a.name.split(".")[1] for a in node.names if a.name.startswith("helpers."))
+    return found
+
+
+def test_helpers_holds_only_what_the_notebooks_import() -> None:
+    """helpers/ is the notebooks' plumbing: each module is imported by a notebook, or by a
+    module they import (what only the tests or benchmarks use lives with them)."""
+    wanted = set()
+    for path in NOTEBOOKS:
+        for cell in json.loads(path.read_text())["cells"]:
+            if cell["cell_type"] == "code":
+                code = "\n".join(line for line in "".join(cell["source"]).splitlines()
+                                 if not line.lstrip().startswith(("%", "!")))
+                wanted |= helpers_imported(code)
+    todo = set(wanted)
+    while todo:
+        module = ROOT / "helpers" / f"{todo.pop()}.py"
+        more = helpers_imported(module.read_text()) - wanted
+        wanted |= more
+        todo |= more
+    assert {p.stem for p in (ROOT / "helpers").glob("*.py")} - {"__init__"} == wanted

@@ -1,5 +1,5 @@
-"""The tutorial's pool options, for the tests and the benchmarks; the notebooks keep theirs in
-plain view."""
+"""The tutorial's pool options, for the tests and the benchmarks (bench/ imports it from here);
+the notebooks keep theirs in plain view, and helpers/ holds only what the notebooks import."""
 
 from __future__ import annotations
 
