@@ -1,7 +1,10 @@
 """jsonschema without the IRI grammar: Jupyter's jsonschema[format-nongpl] installs rfc3987_syntax,
 which jsonschema imports to check "iri" formats, and which builds a Lark grammar as it is imported:
-2.7 s of every process that imports jsonschema (the service, and the scripts through nbformat),
-more than the rest of a service start. Nothing here checks those formats."""
+2.7 s of every process that imports jsonschema (the service; the scripts and pytest, through
+nbformat), more than the rest of a service start. Nothing here checks those formats.
+
+Importing this module does it. The schema imports it first; so do the scripts, before nbformat;
+and pytest loads it as a plugin (`-p`, in pyproject.toml's addopts), before nbval."""
 
 from __future__ import annotations
 
@@ -18,3 +21,6 @@ def import_jsonschema() -> None:
         import jsonschema  # noqa: F401
     finally:
         del sys.modules["rfc3987_syntax"]
+
+
+import_jsonschema()

@@ -17,9 +17,9 @@ import sys
 import zipfile
 from pathlib import Path
 
-from localbatch.lean_imports import import_jsonschema
+import localbatch.lean_imports  # noqa: F401 (before nbformat: jsonschema without the IRI grammar)
 
-import_jsonschema()   # before nbformat imports it
+# isort: split
 import mistune
 import nbformat
 from jinja2 import DictLoader

@@ -15,9 +15,9 @@ import tempfile
 import time
 from pathlib import Path
 
-from localbatch.lean_imports import import_jsonschema
+import localbatch.lean_imports  # noqa: F401 (before nbformat: jsonschema without the IRI grammar)
 
-import_jsonschema()   # before nbformat imports it
+# isort: split
 import nbformat
 from nbclient import NotebookClient
 from nbclient.exceptions import CellExecutionError

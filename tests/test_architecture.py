@@ -126,12 +126,16 @@ def test_handlers_reach_state_only_through_the_managers() -> None:
     assert used - API_USES == set()
 
 
-@pytest.mark.parametrize("program", ["localbatch.server", "run_notebooks", "build_handouts"])
+PYTEST = "import pytest; pytest.main(['-q', '--co', '-p', 'no:cacheprovider', 'tests/unit/test_wire.py'])"
+
+
+@pytest.mark.parametrize("program", ["import localbatch.server", "import run_notebooks",
+                                     "import build_handouts", PYTEST])
 def test_programs_start_without_building_the_iri_grammar(program: str) -> None:
     """rfc3987_syntax (installed for Jupyter) builds a Lark grammar on import: seconds of every
     start. jsonschema is imported without it, and it stays importable."""
-    probe = (f"import sys; sys.path.insert(0, 'scripts'); import {program}; "
+    probe = (f"import sys; sys.path.insert(0, 'scripts'); {program}; "
              "print('rfc3987_syntax' in sys.modules); import rfc3987_syntax; print('ok')")
     done = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True,
                           cwd=ROOT, check=True)
-    assert done.stdout.split() == ["False", "ok"]
+    assert done.stdout.split()[-2:] == ["False", "ok"]

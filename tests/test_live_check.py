@@ -25,7 +25,8 @@ def run_live(tmp_path: Path, settings: dict[str, str], *args: str) -> subprocess
     env = {k: v for k, v in os.environ.items() if k not in LEARNER_NAMES}
     env["BATCH_NOTEBOOKS_ENV_FILE"] = str(save_settings(settings, tmp_path / "live.env"))
     return subprocess.run(
-        [sys.executable, "-m", "pytest", "--live", "-p", "no:cacheprovider", "-q", "-rs", *args],
+        [sys.executable, "-m", "pytest", "--live", "-p", "no:cacheprovider", "-p", "no:nbval",
+         "-p", "no:xdist", "-q", "-rs", *args],
         check=False, cwd=ROOT, env=env, capture_output=True, text=True, timeout=3600)
 
 

@@ -15,9 +15,9 @@ import json
 from pathlib import Path
 from typing import Any
 
-from ..lean_imports import import_jsonschema
+from .. import lean_imports  # noqa: F401 (first: jsonschema without the IRI grammar)
 
-import_jsonschema()
+# isort: split
 import jsonschema
 from jsonschema import Draft202012Validator, FormatChecker
 from jsonschema.exceptions import ValidationError
