@@ -284,9 +284,12 @@ def test_credentials_form_connects_locally_and_explains_a_wrong_key(
 def _open(page, lab: Lab, name: str) -> None:
     from playwright.sync_api import expect
 
-    page.goto(lab.url(f"lab/tree/{name}"))
-    notebook = page.locator(".jp-NotebookPanel .jp-Notebook:visible")  # the workspace may
-    expect(notebook).to_be_visible(timeout=SLOW)           # reopen others, hidden in tabs
+    # ?reset: a fresh workspace, so the tabs an earlier test left do not reopen and take the
+    # focus while this notebook loads (a click on it then waited for a hidden panel).
+    page.goto(lab.url(f"lab/tree/{name}") + "&reset")
+    notebook = page.locator(".jp-NotebookPanel .jp-Notebook:visible")
+    expect(notebook).to_be_visible(timeout=SLOW)
+    expect(page.locator(".lm-TabBar-tab.lm-mod-current", has_text=name)).to_be_visible()
     notebook.click()  # the notebook is the current widget
     _wait_until_kernel_settles(page)
 
