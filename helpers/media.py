@@ -48,7 +48,10 @@ def excerpt(path: str | os.PathLike[str], seconds: float = 10) -> bytes:
 
 def make_sample_video(path: str | os.PathLike[str], seconds: float = 6.0, *,
                       tone_hz: float = 440, label: str | None = None) -> Path:
-    """Write an MP4 with a test picture and an audible tone, so the tutorial needs no downloads."""
+    """Write an MP4 with a test picture and an audible tone, so the tutorial needs no downloads.
+
+    The picture is small and slow (160x120, 10 frames a second): only the sound reaches the MP3,
+    and it makes the clip in less than half the time 320x240 at 25 took."""
     if not seconds > 0:
         raise ValueError(f"seconds must be > 0, not {seconds!r}")
     if not 20 <= tone_hz <= 20000:
@@ -59,7 +62,7 @@ def make_sample_video(path: str | os.PathLike[str], seconds: float = 6.0, *,
     partial = path.parent / f".partial-{uuid.uuid4().hex}.mp4"
     args = [
         "-y", "-loglevel", "error",
-        "-f", "lavfi", "-i", "testsrc=size=320x240:rate=25",
+        "-f", "lavfi", "-i", "testsrc=size=160x120:rate=10",
         "-f", "lavfi", "-i", f"sine=frequency={tone_hz}:sample_rate=44100",
         "-t", f"{seconds}", "-map", "0:v", "-map", "1:a",
         "-c:v", "libx264", "-preset", "veryfast", "-pix_fmt", "yuv420p",
