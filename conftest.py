@@ -82,8 +82,11 @@ SHARING = {"tests/browser/test_handouts.py": "tests/test_handouts.py"}
 def pytest_xdist_make_scheduler(config: pytest.Config, log):
     """Under pytest-xdist (`make test` runs `-n`), a file's tests run in one worker, which sets
     up its module fixtures once, and an edition's notebooks run in one worker, in order, as
-    they build on each other."""
+    they build on each other. The files go out in collection order (longest first, see
+    LONGEST_FIRST), not xdist's default of the files with the most tests first."""
     from xdist.scheduler import LoadScopeScheduling
+
+    config.option.loadscopereorder = False
 
     class ByFileAndEdition(LoadScopeScheduling):
         def _split_scope(self, nodeid: str) -> str:
