@@ -82,11 +82,8 @@ SHARING = {"tests/browser/test_handouts.py": "tests/test_handouts.py"}
 def pytest_xdist_make_scheduler(config: pytest.Config, log):
     """Under pytest-xdist (`make test` runs `-n`), a file's tests run in one worker, which sets
     up its module fixtures once, and an edition's notebooks run in one worker, in order, as
-    they build on each other. The files go out in collection order (longest first, see
-    LONGEST_FIRST), not xdist's default of the files with the most tests first."""
+    they build on each other."""
     from xdist.scheduler import LoadScopeScheduling
-
-    config.option.loadscopereorder = False
 
     class ByFileAndEdition(LoadScopeScheduling):
         def _split_scope(self, nodeid: str) -> str:
@@ -98,28 +95,8 @@ def pytest_xdist_make_scheduler(config: pytest.Config, log):
     return ByFileAndEdition(config, log)
 
 
-LONGEST_FIRST = (
-    "notebooks", "notebooks/cs", "tests/test_notebooks_headless.py", "tests/test_handouts.py",
-    "tests/browser/test_handouts.py", "tests/faults/test_recovery.py",
-    "tests/faults/test_restart_outputs.py", "tests/browser/test_jupyterlab.py",
-    "tests/test_restart.py", "tests/faults/test_validation.py",
-    "tests/faults/test_headless_errors.py", "tests/faults/test_load.py",
-)
-"""The files (and editions) that take longest, from `make test`'s --durations, longest first:
-the workers take them before the short ones, so that they end together."""
-
-
-def longest_first(item: pytest.Item) -> int:
-    path = item.nodeid.split("::", 1)[0]
-    scope = path.rsplit("/", 1)[0] if path.endswith(".ipynb") else path
-    return LONGEST_FIRST.index(scope) if scope in LONGEST_FIRST else len(LONGEST_FIRST)
-
-
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
-    """The longest files first (a stable sort: a file's tests and an edition's notebooks keep
-    their order). Under --live, leave out every test that needs localbatch's processes or
-    files."""
-    items.sort(key=longest_first)
+    """Under --live, leave out every test that needs localbatch's processes or files."""
     if not config.getoption("--live"):
         return
     local_only = [item for item in items if item.get_closest_marker("conformance") is None]
