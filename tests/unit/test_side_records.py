@@ -17,13 +17,18 @@ def reopened(path: Path) -> Registry:
     return Registry(Store(path))
 
 
-def test_side_fields_survive_a_restart_and_stay_out_of_the_documents(tmp_path: Path) -> None:
-    registry = Registry(Store(tmp_path / "s.db"))
-    registry.save_job({"id": "j1", "state": "terminating"})
+def seeded(path: Path, job_state: str, pgid: int, reason: str) -> Registry:
+    """A job j1 with its task t1, each with a side record."""
+    registry = Registry(Store(path))
+    registry.save_job({"id": "j1", "state": job_state})
     registry.save_task("j1", dict(TASK))
-    registry.save_task_side("j1", "t1", pgid=4242)
-    registry.save_job_side("j1", terminateReason="MaxWallClockTimeExpiry")
-    registry.store.close()
+    registry.save_task_side("j1", "t1", pgid=pgid)
+    registry.save_job_side("j1", terminateReason=reason)
+    return registry
+
+
+def test_side_fields_survive_a_restart_and_stay_out_of_the_documents(tmp_path: Path) -> None:
+    seeded(tmp_path / "s.db", "terminating", 4242, "MaxWallClockTimeExpiry").store.close()
 
     again = reopened(tmp_path / "s.db")
     assert again.task_side == {"j1": {"t1": {"pgid": 4242}}}
@@ -44,11 +49,7 @@ def test_clearing_the_last_field_removes_the_record(tmp_path: Path) -> None:
 
 
 def test_dropping_a_job_drops_its_side_records_and_its_tasks(tmp_path: Path) -> None:
-    registry = Registry(Store(tmp_path / "s.db"))
-    registry.save_job({"id": "j1", "state": "active"})
-    registry.save_task("j1", dict(TASK))
-    registry.save_task_side("j1", "t1", pgid=7)
-    registry.save_job_side("j1", terminateReason="UserTerminate")
+    registry = seeded(tmp_path / "s.db", "active", 7, "UserTerminate")
     registry.drop_job("j1")
     registry.store.close()
     again = reopened(tmp_path / "s.db")
