@@ -22,7 +22,7 @@ from azure.storage.blob import BlobServiceClient
 
 from localbatch.control import down, up
 from localbatch.statedir import StateDir
-from tests.pools import tutorial_pool
+from tests.pools import install_ffmpeg, tutorial_pool
 
 POOL_ID = "BenchPool"
 
@@ -101,9 +101,10 @@ def blob_client(endpoints: dict[str, str]) -> BlobServiceClient:
 
 
 def start_pool(batch: BatchClient, nodes: int, slots: int = 1, timeout: float = 120) -> float:
-    """Create the pool (no start task) and wait until every node is idle; return the seconds."""
+    """Create the pool, with notebook 03's start task (a node has no ffmpeg until it runs), and
+    wait until every node is idle; return the seconds."""
     started = time.perf_counter()
-    batch.create_pool(tutorial_pool(POOL_ID, nodes, slots))
+    batch.create_pool(tutorial_pool(POOL_ID, nodes, slots, install_ffmpeg()))
     deadline = started + timeout
     while True:
         states = [n.state for n in batch.list_nodes(POOL_ID)]

@@ -1,14 +1,11 @@
-"""Where the local nodes' ffmpeg comes from: the kit's own (imageio-ffmpeg), else one on PATH.
+"""Where the kit's ffmpeg comes from: its own (imageio-ffmpeg), else one on PATH.
 
-The service puts it first on every node's PATH, so no system install is needed.
+The sample clips are made with it, and a local node's `apt-get install ffmpeg` links it.
 """
 
 from __future__ import annotations
 
-import os
 import shutil
-import uuid
-from pathlib import Path
 
 
 def find_ffmpeg() -> str:
@@ -26,18 +23,3 @@ def find_ffmpeg() -> str:
         "ffmpeg not found: install the kit's copy with `pip install imageio-ffmpeg` "
         "(part of `make setup`), or a system one with `apt install ffmpeg`"
     )
-
-
-def ffmpeg_bin_dir(folder: str | os.PathLike[str]) -> Path:
-    """Make ``folder/ffmpeg`` a link to the kit's ffmpeg, so the folder can go first on a PATH."""
-    folder = Path(folder).absolute()
-    folder.mkdir(parents=True, exist_ok=True)
-    target = os.path.abspath(find_ffmpeg())
-    link = folder / "ffmpeg"
-    if link.is_symlink() and os.readlink(link) == target:
-        return folder
-    # Link under a unique name, then rename over: concurrent callers never see a missing link.
-    tmp = folder / f".ffmpeg-{uuid.uuid4().hex}"
-    tmp.symlink_to(target)
-    os.replace(tmp, link)
-    return folder

@@ -23,7 +23,7 @@ from pathlib import Path
 
 import psutil  # every pid, to find what tasks left behind
 
-from . import protocol, transfers
+from . import image_apt, protocol, transfers
 from .secrecy import frames
 from .transfers import Failure
 
@@ -128,9 +128,12 @@ class Agent:
 
     def __init__(self, args: argparse.Namespace):
         self.root = Path(args.root)
+        own = str(image_apt.packages_dir(self.root) / "bin")
+        self.paths = {True: os.pathsep.join([own, args.path_admin]),
+                      False: os.pathsep.join([own, args.path_user])}
         self.base_env = {
-            "PATH": os.pathsep.join(filter(None, [args.bin_dir, os.environ.get("PATH", "")])),
             "HOME": os.environ.get("HOME", str(self.root)),
+            "APT_CONFIG": args.apt_config,
             "AZ_BATCH_ACCOUNT_NAME": args.account_name,
             "AZ_BATCH_ACCOUNT_URL": args.account_url,
             "AZ_BATCH_POOL_ID": args.pool_id,
@@ -146,6 +149,12 @@ class Agent:
         self.active: set[str] = set()   # tasks between "run" and "done"
         self.killed: set[str] = set()
         self.pending: set[asyncio.Task] = set()   # asyncio tasks (runs, the start task)
+
+    def task_env(self, spec: dict, task_dir: Path) -> dict[str, str]:
+        """A task's environment: the image's PATH for its elevation, then its own settings."""
+        return {**self.base_env, "PATH": self.paths[bool(spec.get("admin"))],
+                "AZ_BATCH_TASK_DIR": str(task_dir),
+                "AZ_BATCH_TASK_WORKING_DIR": str(task_dir / "wd"), **spec.get("env", {})}
 
     def emit(self, event: dict) -> None:
         sys.stdout.write(protocol.encode(event).decode())
@@ -269,8 +278,7 @@ class Agent:
 
     async def _run_task(self, key: str, spec: dict) -> None:
         task_dir = self.root / spec["taskDir"]
-        env = {**self.base_env, "AZ_BATCH_TASK_DIR": str(task_dir),
-               "AZ_BATCH_TASK_WORKING_DIR": str(task_dir / "wd"), **spec.get("env", {})}
+        env = self.task_env(spec, task_dir)
         exit_code, failure = None, None
         try:
             exit_code = await self.execute(key, spec, task_dir, env)
@@ -301,8 +309,7 @@ class Agent:
 
     async def run_start_task(self, spec: dict) -> None:
         task_dir = self.root / "startup"
-        env = {**self.base_env, "AZ_BATCH_TASK_DIR": str(task_dir),
-               "AZ_BATCH_TASK_WORKING_DIR": str(task_dir / "wd"), **spec.get("env", {})}
+        env = self.task_env(spec, task_dir)
         retries = spec.get("maxTaskRetryCount", 0)
         attempt = 0
         while True:
@@ -320,8 +327,9 @@ class Agent:
 
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__)
-    for name in ("root", "node-id", "pool-id", "account-name", "account-url", "bin-dir"):
-        parser.add_argument(f"--{name}", required=name != "bin-dir", default="")
+    for name in ("root", "node-id", "pool-id", "account-name", "account-url", "path-admin",
+                 "path-user", "apt-config"):
+        parser.add_argument(f"--{name}", required=True)
     parser.add_argument("--dedicated", action="store_true")
     args = parser.parse_args(argv)
     asyncio.run(Agent(args).main())

@@ -13,7 +13,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Protocol
 
-from . import protocol, states, wire
+from . import image_apt, protocol, states, wire
+from .image import Image
 from .paths import Paths
 from .registry import Registry
 from .runs import Run, RunBook
@@ -39,7 +40,7 @@ class AgentSettings:
     """What every node agent process (node_agent.Agent) is started with."""
     account: str
     base_url: str
-    bin_dir: Path
+    image: Image
 
 
 def new_node_doc(base_url: str, pool: dict, dedicated: bool) -> dict:
@@ -120,10 +121,12 @@ class NodeManager:
         self.launch(pool_key, node_id)
 
     async def remove(self, pool_key: str, node_id: str) -> None:
-        """Shut the node down and forget it, with its folder."""
+        """Shut the node down and forget it, with its folder and what its apt-get installed."""
         await self.stop(pool_key, node_id)
         self.registry.drop_node(pool_key, node_id)
-        shutil.rmtree(self.paths.node(pool_key, node_id), ignore_errors=True)
+        root = self.paths.node(pool_key, node_id)
+        shutil.rmtree(root, ignore_errors=True)
+        shutil.rmtree(image_apt.packages_dir(root), ignore_errors=True)
 
     def launch(self, pool_key: str, node_id: str) -> None:
         reader = asyncio.get_running_loop().create_task(self._run(pool_key, node_id))
@@ -154,7 +157,9 @@ class NodeManager:
                 "--node-id", node_id, "--pool-id", pool["id"],
                 "--account-name", self.agent_settings.account,
                 "--account-url", self.agent_settings.base_url,
-                "--bin-dir", str(self.agent_settings.bin_dir),
+                "--path-admin", self.agent_settings.image.path["admin"],
+                "--path-user", self.agent_settings.image.path["user"],
+                "--apt-config", self.agent_settings.image.apt_config,
                 *(["--dedicated"] if node["isDedicated"] else []),
                 stdin=asyncio.subprocess.PIPE, stdout=asyncio.subprocess.PIPE, stderr=agent_log,
                 preexec_fn=die_with_parent, limit=1 << 24)
@@ -223,7 +228,9 @@ class NodeManager:
             self.events.node_ready()
             return
         env = {s["name"]: s.get("value", "") for s in start_task.get("environmentSettings", [])}
-        self.send(pool_key, node["id"], protocol.start_task({**start_task, "env": env}))
+        pool = self.registry.pools[pool_key]
+        self.send(pool_key, node["id"], protocol.start_task(
+            {**start_task, "env": env, "admin": protocol.admin(start_task["userIdentity"], pool)}))
         self.set_state(pool_key, node, "waitingforstarttask" if start_task.get(
             "waitForSuccess", True) else "idle")
         self.events.node_ready()

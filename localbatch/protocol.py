@@ -17,6 +17,16 @@ READY, START_TASK_STATE, STARTED, DONE = "ready", "starttask", "started", "done"
 START_TASK_KEY = "startup"   # the run key a node's start task runs under
 
 
+def admin(user_identity: dict, pool: dict) -> bool:
+    """Whether a task runs elevated: its auto-user asks for admin, or the pool's user account it
+    names is an admin (the spec's elevationLevel; both default to nonadmin)."""
+    if user_identity.get("username"):
+        return any(account["name"] == user_identity["username"]
+                   and account.get("elevationLevel") == "admin"
+                   for account in pool.get("userAccounts", []))
+    return user_identity.get("autoUser", {}).get("elevationLevel") == "admin"
+
+
 def encode(message: dict) -> bytes:
     return (json.dumps(message) + "\n").encode()
 

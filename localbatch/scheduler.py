@@ -11,7 +11,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable
 
-from . import paths, wire
+from . import paths, protocol, wire
 from .ids import key
 from .registry import Registry
 from .runs import RunBook, TaskRef
@@ -98,7 +98,7 @@ class Scheduler:
                 if not fits:
                     return
                 node = (min if spread else max)(fits, key=lambda n: n["runningTaskSlotsCount"])
-                spec = self._spec(job, task)
+                spec = self._spec(job, task, pool)
             except Exception as exc:  # noqa: BLE001 (a bad stored task fails alone)
                 self.book.dequeue(ref)
                 log.error("task %r of job %r cannot be scheduled: %s", task.get("id"),
@@ -108,7 +108,7 @@ class Scheduler:
             start(ref, task, pool, node, spec)
             running += 1
 
-    def _spec(self, job: dict, task: dict) -> dict:
+    def _spec(self, job: dict, task: dict, pool: dict) -> dict:
         """What the node needs to run the task, computed before anything changes state (and
         with what its end needs checked, so a bad document fails here, not once it ran)."""
         _integer(task["constraints"], "maxTaskRetryCount")
@@ -120,6 +120,6 @@ class Scheduler:
         return {"taskDir": paths.task_root(job["id"], task["id"]),
                 "commandLine": task["commandLine"],
                 "resourceFiles": task["resourceFiles"], "outputFiles": task["outputFiles"],
-                "env": env,
+                "env": env, "admin": protocol.admin(task["userIdentity"], pool),
                 "maxWallClockSeconds": None if wall == wire.FOREVER else
                 wire.duration_seconds(wall, "maxWallClockTime")}

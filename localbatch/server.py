@@ -11,8 +11,8 @@ from pathlib import Path
 
 import uvicorn
 
+from . import image
 from .api.routes import build_app
-from .ffmpeg import ffmpeg_bin_dir
 from .service import Service
 from .statedir import BATCH_ACCOUNT, StateDir
 
@@ -29,7 +29,7 @@ def main(argv: list[str] | None = None) -> None:
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     sock.bind(("127.0.0.1", port))
     svc = Service(state.path, BATCH_ACCOUNT, state.keys()["batch_key"],
-                  f"http://127.0.0.1:{port}", ffmpeg_bin_dir(state.path / "bin"),
+                  f"http://127.0.0.1:{port}", image.build(state.path / "image"),
                   max_nodes=int(os.environ.get("LOCALBATCH_MAX_NODES", "8")))
 
     @contextlib.asynccontextmanager

@@ -9,6 +9,7 @@ from pathlib import Path
 
 from .background import Background
 from .events import NodeEventHandler
+from .image import Image
 from .joblife import JobLife
 from .jobs import Jobs
 from .nodes import AgentSettings, NodeManager
@@ -25,14 +26,14 @@ log = logging.getLogger(__name__)
 
 
 class Service:
-    def __init__(self, state_dir: Path, account: str, key: str, base_url: str, bin_dir: Path,
+    def __init__(self, state_dir: Path, account: str, key: str, base_url: str, image: Image,
                  max_nodes: int = 8):
         self.account, self.key, self.base_url = account, key, base_url
         self.registry = Registry(Store(state_dir / "batch.sqlite"))
         self.background = Background()
         book, paths = RunBook(), Paths(state_dir)
         self.node_manager = NodeManager(self.registry, book, paths,
-                                        AgentSettings(account, base_url, bin_dir))
+                                        AgentSettings(account, base_url, image))
         life = JobLife(self.registry, book)
         scheduler = Scheduler(self.registry, book)
         self.tasks = Tasks(self.registry, book, life, scheduler, self.node_manager, paths)

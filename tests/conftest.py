@@ -26,7 +26,7 @@ from azure.storage.blob import (
 
 from localbatch.control import down, up
 from localbatch.statedir import StateDir, exited
-from tests.pools import tutorial_pool
+from tests.pools import install_ffmpeg, tutorial_pool
 from tests.tutorial_run import ROOT, TutorialRun, run_tutorial
 
 
@@ -175,9 +175,10 @@ def empty_pool(batch: BatchClient) -> Iterator[str]:
 
 @pytest.fixture(scope="session")
 def shared_pool(batch: BatchClient) -> Iterator[str]:
-    """A pool of two idle nodes that tests put their own jobs on."""
+    """A pool of two idle nodes that tests put their own jobs on, with notebook 03's start task
+    (so its tasks can call ffmpeg)."""
     pool_id = unique("pool")
-    batch.create_pool(pool_options(pool_id, 2))
+    batch.create_pool(pool_options(pool_id, 2, install_ffmpeg()))
     wait_for(lambda: nodes_ready(batch, pool_id, 2), what="two idle nodes")
     yield pool_id
     delete_pool(batch, pool_id)

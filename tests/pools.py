@@ -5,6 +5,19 @@ from __future__ import annotations
 
 from azure.batch import models
 
+# Notebook 03's start task, the same on Azure and here: a node has no ffmpeg until it runs.
+INSTALL_FFMPEG = ("/bin/bash -c 'export DEBIAN_FRONTEND=noninteractive && "
+                  "apt-get -o DPkg::Lock::Timeout=300 update && "
+                  "apt-get -o DPkg::Lock::Timeout=300 install -y ffmpeg'")
+
+
+def install_ffmpeg() -> models.BatchStartTask:
+    """Notebook 03's start task: apt-get as root (an admin auto-user), retried up to 3 times."""
+    return models.BatchStartTask(
+        command_line=INSTALL_FFMPEG, wait_for_success=True, max_task_retry_count=3,
+        user_identity=models.UserIdentity(auto_user=models.AutoUserSpecification(
+            scope=models.AutoUserScope.POOL, elevation_level=models.ElevationLevel.ADMIN)))
+
 
 def tutorial_pool(pool_id: str, nodes: int, slots: int = 1,
                   start_task: models.BatchStartTask | None = None

@@ -23,6 +23,7 @@ from tests.conftest import (
     wait_for,
     wait_tasks,
 )
+from tests.pools import install_ffmpeg
 
 WRITE = ContainerSasPermissions(write=True, create=True)
 
@@ -64,15 +65,13 @@ def test_tutorial_flow(batch: BatchClient, blobs: BlobServiceClient, endpoints: 
     """Upload, a pool of two nodes with a start task, a job, five tasks, outputs, cleanup."""
     pool_id, job_id = unique("ffmpeg-pool"), unique("ffmpeg-job")
     names = upload(blobs, containers["input"], videos)
-    start = models.BatchStartTask(command_line="/bin/bash -c 'ffmpeg -version | head -n 1'",
-                                  wait_for_success=True)
-    batch.create_pool(pool_options(pool_id, 2, start))
+    batch.create_pool(pool_options(pool_id, 2, install_ffmpeg()))
     wait_for(lambda: nodes_ready(batch, pool_id, 2), what="two idle nodes")
     for node in batch.list_nodes(pool_id):
         assert node.start_task_info.result == "success"
         assert node.start_task_info.exit_code == 0
         stdout = b"".join(batch.download_node_file(pool_id, node.id, "startup/stdout.txt"))
-        assert stdout.startswith(b"ffmpeg version")
+        assert b"Setting up ffmpeg" in stdout
     batch.create_job(models.BatchJobCreateOptions(
         id=job_id, pool_info=models.BatchPoolInfo(pool_id=pool_id)))
     output_url = container_url(blobs, endpoints, containers["output"], WRITE)

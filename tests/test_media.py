@@ -3,7 +3,6 @@ finds the nodes' ffmpeg."""
 
 from __future__ import annotations
 
-import os
 import re
 import shutil
 import stat
@@ -102,28 +101,6 @@ def test_sample_inputs_are_the_tutorials_and_idempotent(tmp_path: Path) -> None:
     assert again == paths
     assert [p.stat().st_mtime_ns for p in (paths[0], paths[2])] == [before[0], before[2]]
     assert media.check_audio(paths[1])
-
-
-def test_ffmpeg_bin_dir_puts_ffmpeg_on_path(tmp_path: Path) -> None:
-    bin_dir = ffmpeg.ffmpeg_bin_dir(tmp_path / "bin")
-    assert ffmpeg.ffmpeg_bin_dir(tmp_path / "bin") == bin_dir  # idempotent
-    assert shutil.which("ffmpeg", path=str(bin_dir)) == str(bin_dir / "ffmpeg")
-    out = subprocess.run(
-        ["ffmpeg", "-version"],
-        env={"PATH": str(bin_dir)},
-        capture_output=True,
-        text=True,
-        check=True,
-    )
-    assert out.stdout.startswith("ffmpeg version")
-
-
-def test_ffmpeg_bin_dir_replaces_a_stale_link(tmp_path: Path) -> None:
-    (tmp_path / "bin").mkdir()
-    (tmp_path / "bin" / "ffmpeg").symlink_to("/nonexistent/ffmpeg")
-    bin_dir = ffmpeg.ffmpeg_bin_dir(tmp_path / "bin")
-    assert os.path.samefile(bin_dir / "ffmpeg", media.find_ffmpeg())
-    assert [p.name for p in bin_dir.iterdir()] == ["ffmpeg"]
 
 
 def test_find_ffmpeg_falls_back_to_path_then_says_how_to_install(monkeypatch) -> None:

@@ -25,7 +25,8 @@ from localbatch.transfers import Failure
 def agent(root: Path) -> node_agent.Agent:
     return node_agent.Agent(argparse.Namespace(
         root=str(root), node_id="node1", pool_id="pool", account_name="acct",
-        account_url="http://127.0.0.1:9", bin_dir="", dedicated=True))
+        account_url="http://127.0.0.1:9", path_admin="/usr/bin:/bin", path_user="/usr/bin:/bin",
+        apt_config="", dedicated=True))
 
 
 def test_an_unexpected_error_is_an_unknown_server_failure_without_its_message(
@@ -93,7 +94,8 @@ def test_sigterm_ends_the_running_tasks_and_their_children(tmp_path: Path) -> No
     marker = f"marker-{uuid.uuid4().hex}"
     proc = subprocess.Popen(
         [sys.executable, "-m", "localbatch.node_agent", "--root", str(tmp_path),
-         "--node-id", "n", "--pool-id", "p", "--account-name", "a", "--account-url", "u"],
+         "--node-id", "n", "--pool-id", "p", "--account-name", "a", "--account-url", "u",
+         "--path-admin", "/usr/bin:/bin", "--path-user", "/usr/bin:/bin", "--apt-config", ""],
         stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
     try:
         assert json.loads(proc.stdout.readline()) == {"ev": "ready"}

@@ -15,6 +15,7 @@ from pathlib import Path
 
 import pytest
 
+from localbatch import image
 from localbatch.service import Service
 
 POOL = {"id": "pool", "vmSize": "standard_a1_v2", "targetDedicatedNodes": 1,
@@ -30,7 +31,7 @@ async def running_service(state_dir: Path,
                           before_recover: Callable[[Service], None] | None = None
                           ) -> AsyncIterator[Service]:
     """A Service with its scheduler and node processes, without HTTP."""
-    svc = Service(state_dir, "acct", "key", "http://127.0.0.1:9", state_dir / "bin")
+    svc = Service(state_dir, "acct", "key", "http://127.0.0.1:9", image.build(state_dir / "image"))
     if before_recover is not None:
         before_recover(svc)
     svc.recover()

@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 from starlette.testclient import TestClient
 
-from localbatch import API_VERSION
+from localbatch import API_VERSION, image
 from localbatch.api.routes import build_app
 from localbatch.service import Service
 from tests.raw_rest import signed_headers
@@ -26,7 +26,7 @@ ENDPOINTS = {"BATCH_ACCOUNT_NAME": ACCOUNT, "BATCH_ACCOUNT_KEY": KEY}
 
 @pytest.fixture
 def client(tmp_path: Path) -> Iterator[TestClient]:
-    svc = Service(tmp_path, ACCOUNT, KEY, BASE, tmp_path / "bin")
+    svc = Service(tmp_path, ACCOUNT, KEY, BASE, image.build(tmp_path / "image"))
     try:
         yield TestClient(build_app(svc), base_url=BASE)
     finally:
