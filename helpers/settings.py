@@ -39,6 +39,21 @@ def _mask(secret: str) -> str:
 
 
 @dataclass(frozen=True)
+class Pace:
+    """How long the notebooks wait, and how often they ask: not Batch code, but the one thing
+    that differs by target (an Azure pool takes minutes, a local one a second)."""
+
+    poll: float          # seconds between checks, and a poller's polling_interval
+    pool_timeout: float  # seconds to wait for a pool's nodes
+    task_timeout: float  # seconds to wait for a job's tasks
+    backoff_cap: float   # the longest pause between checks while tasks run
+
+
+PACE = {"azure": Pace(poll=5, pool_timeout=30 * 60, task_timeout=60 * 60, backoff_cap=15),
+        "local": Pace(poll=0.2, pool_timeout=120, task_timeout=10 * 60, backoff_cap=0.25)}
+
+
+@dataclass(frozen=True)
 class Settings:
     """Endpoints and credentials for one target; printing it never shows a key."""
 
@@ -50,6 +65,10 @@ class Settings:
     auth: str = "key"  # "key" (Shared Key) or "entra" (Microsoft Entra ID)
     batch_key: str = field(default="", repr=False)
     storage_key: str = field(default="", repr=False)
+
+    @property
+    def pace(self) -> Pace:
+        return PACE[self.target]
 
     def __repr__(self) -> str:
         lines = [f"target:          {self.target}", f"authentication:  {self.auth}",

@@ -16,8 +16,7 @@ from .registry import Registry
 from .tasks import Tasks
 
 POLL = 0.2   # seconds between checks while a leaving node waits for its tasks
-UNSUPPORTED = ("enableAutoScale", "networkConfiguration", "mountConfiguration",
-               "applicationPackageReferences", "userAccounts")
+UNSUPPORTED = ("enableAutoScale", "applicationPackageReferences")
 # What PATCH /pools/{poolId} may change here; the rest of BatchPoolUpdateOptions is refused.
 UPDATABLE = ("displayName", "metadata", "startTask")
 # A reboot of a node in these states is refused with the service's documented 409s. The spec
@@ -66,7 +65,10 @@ class Pools:
         """A new pool from a body the schema has checked (BatchPoolCreateOptions)."""
         pool_id = validate.ident(body["id"])
         validate.unsupported(body, UNSUPPORTED)
+        validate.not_local(body, ("mountConfiguration",))
+        validate.subnet((body.get("networkConfiguration") or {}).get("subnetId"))
         vm_config = body["virtualMachineConfiguration"]
+        validate.not_local(vm_config, ("containerConfiguration",))
         image = vm_config["imageReference"]
         validate.image_id(image.get("virtualMachineImageId"))
         if key(pool_id) in self.registry.pools:
@@ -86,9 +88,11 @@ class Pools:
                 (body.get("taskSchedulingPolicy") or {}).get("nodeFillType"), "spread")},
             "virtualMachineConfiguration": {**vm_config, "imageReference": image},
         }
-        for name in ("displayName", "metadata"):
+        for name in ("displayName", "metadata", "networkConfiguration"):
             if body.get(name):
                 pool[name] = body[name]
+        if body.get("userAccounts"):
+            pool["userAccounts"] = validate.user_accounts(body["userAccounts"])
         if body.get("startTask"):
             pool["startTask"] = self._start_task(body["startTask"])
         self.registry.touch(pool)
@@ -97,7 +101,7 @@ class Pools:
         return pool
 
     def _start_task(self, spec: dict) -> dict:
-        validate.unsupported(spec, ("containerSettings",))
+        validate.not_local(spec, ("containerSettings",))
         return {
             "commandLine": spec["commandLine"],
             "resourceFiles": validate.resource_files(spec.get("resourceFiles")),

@@ -17,8 +17,8 @@ from .registry import Registry
 from .runs import Run, RunBook, TaskRef
 from .scheduler import Scheduler
 
-UNSUPPORTED = ("multiInstanceSettings", "dependsOn", "containerSettings",
-               "applicationPackageReferences", "exitConditions", "affinityInfo")
+UNSUPPORTED = ("multiInstanceSettings", "dependsOn", "applicationPackageReferences",
+               "exitConditions", "affinityInfo")
 ENDED_BY_USER = {"category": "usererror", "code": "TaskEnded",
                  "message": "The task was terminated before it completed."}
 
@@ -62,6 +62,7 @@ class Tasks:
         the service's 400 for what localbatch does not take."""
         task_id = validate.ident(body["id"])
         validate.unsupported(body, UNSUPPORTED)
+        validate.not_local(body, ("containerSettings",))
         constraints, defaults = body.get("constraints") or {}, job["constraints"]
         stamp = wire.iso(wire.now())
         task = {

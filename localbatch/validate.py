@@ -83,14 +83,51 @@ def unsupported(body: dict, names: tuple[str, ...]) -> None:
                                          "run this part against Azure Batch.")
 
 
+# What a local node cannot do, with why: a 400 that names the property (never silently ignored).
+NOT_LOCAL = {
+    "containerConfiguration": "localbatch does not run containers: its nodes are processes on "
+                              "this computer. Run container workloads against Azure Batch.",
+    "containerSettings": "localbatch does not run containers: its nodes are processes on this "
+                         "computer. Run the task's command line without a container.",
+    "mountConfiguration": "localbatch does not mount file systems on its nodes. Use resource "
+                          "files and output files, or run this part against Azure Batch.",
+}
+
+
+def not_local(body: dict, names: tuple[str, ...]) -> None:
+    for name in names:
+        if body.get(name):
+            raise invalid(name, "(set)", NOT_LOCAL[name])
+
+
+def subnet(value: str | None) -> None:
+    """A pool cannot join a virtual network here: localbatch has none, so every subnet is one
+    it cannot use, answered as Azure answers a subnet of another subscription (a recording)."""
+    if value:
+        raise invalid("subnetId", value, "localbatch has no virtual networks: leave out "
+                                         "networkConfiguration.subnetId to run locally.")
+
+
 def user_identity(value: dict | None) -> dict:
-    if not value:
-        return {"autoUser": {"scope": "pool", "elevationLevel": "nonadmin"}}
-    auto = value.get("autoUser")
-    if value.get("username") or not auto:
-        raise invalid("userIdentity", value, "localbatch runs tasks as an auto-user only.")
+    """The task's user: an auto-user, or a named user account of the pool (which runs as the
+    local user: elevation comes from the account, see protocol.admin)."""
+    if value and value.get("username"):
+        return {"username": value["username"]}
+    auto = (value or {}).get("autoUser") or {}
     return {"autoUser": {"scope": enum(auto.get("scope"), "pool"),
                          "elevationLevel": enum(auto.get("elevationLevel"), "nonadmin")}}
+
+
+def user_accounts(accounts: list | None) -> list[dict]:
+    """A pool's userAccounts as kept: without their passwords, which are never stored,
+    returned or logged (a local user account has no password to check)."""
+    kept = []
+    for account in accounts or []:
+        kept.append({"name": account["name"],
+                     "elevationLevel": enum(account.get("elevationLevel"), "nonadmin"),
+                     **{k: v for k, v in account.items()
+                        if k in ("linuxUserConfiguration", "windowsUserConfiguration")}})
+    return kept
 
 
 def resource_files(files: list | None) -> list[dict]:

@@ -7,12 +7,14 @@ from starlette.requests import Request
 from starlette.routing import Route
 
 from .. import errors
-from . import files, jobs, pools, tasks
+from . import account, files, jobs, pools, tasks
 from .http import Call, Reply, dispatch
 
 TASK = "/jobs/{job_id}/tasks/{task_id}"
 NODE = "/pools/{pool_id}/nodes/{node_id}"
 ROUTES: list[tuple[str, dict]] = [
+    ("/supportedimages", {"GET": account.list_supported_images}),
+    ("/nodecounts", {"GET": account.list_pool_node_counts}),
     ("/pools", {"POST": pools.create_pool, "GET": pools.list_pools}),
     ("/pools/{pool_id}", {"GET": pools.get_pool, "HEAD": pools.pool_exists,
                           "PATCH": pools.update_pool, "DELETE": pools.delete_pool}),

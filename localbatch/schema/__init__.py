@@ -93,7 +93,7 @@ def _required(validator, names, instance, schema):
 
 def _enum(validator, allowed, instance, schema):
     """Enum values in any case, as the service accepts them."""
-    if isinstance(instance, str) and instance.lower() not in allowed:
+    if isinstance(instance, str) and instance.lower() not in {value.lower() for value in allowed}:
         yield ValidationError(f"Allowed values: {', '.join(allowed)}.")
 
 

@@ -51,3 +51,14 @@ def test_a_url_refusal_shows_no_signature() -> None:
     with pytest.raises(errors.InvalidPropertyValue) as caught:
         validate.url("sv=2025-01-05&sig=SECRET", "httpUrl")
     assert "SECRET" not in str(caught.value.values)
+
+
+@pytest.mark.parametrize("value", ["dockerCompatible", "DockerCompatible", "dockercompatible"])
+def test_an_enum_in_camel_case_is_taken_in_any_case(value: str) -> None:
+    """The spec spells some values in camelCase (ContainerType): any case is the same value."""
+    vm = {**POOL["virtualMachineConfiguration"], "containerConfiguration": {"type": value}}
+    assert schema.refusal("BatchPoolCreateOptions", {**POOL, "virtualMachineConfiguration": vm}) \
+        is None
+    vm["containerConfiguration"]["type"] = "podman"
+    error = schema.refusal("BatchPoolCreateOptions", {**POOL, "virtualMachineConfiguration": vm})
+    assert error.values["PropertyName"] == "virtualMachineConfiguration.containerConfiguration.type"
