@@ -164,3 +164,35 @@ def test_helpers_holds_only_what_the_notebooks_import() -> None:
         wanted |= more
         todo |= more
     assert {p.stem for p in (ROOT / "helpers").glob("*.py")} - {"__init__"} == wanted
+
+
+TARGET_BRANCH = re.compile(r'settings\.target|RUN_ON_AZURE|==\s*"(azure|local)"|"(azure|local)"\s*==')
+BRANCH_LIMIT = {"10_when_things_go_wrong": 4}   # its lost node and quota cases, said in its text
+INSTALL_FFMPEG = ("/bin/bash -c 'export DEBIAN_FRONTEND=noninteractive && "
+                  "apt-get -o DPkg::Lock::Timeout=300 update && "
+                  "apt-get -o DPkg::Lock::Timeout=300 install -y ffmpeg'")
+
+
+def code_lines(path: Path) -> list[str]:
+    return [line for cell in json.loads(path.read_text())["cells"] if cell["cell_type"] == "code"
+            for line in "".join(cell["source"]).splitlines()]
+
+
+@pytest.mark.parametrize("path", sorted(NOTEBOOKS + sorted((ROOT / "notebooks" / "cs")
+                                                           .glob("*.ipynb"))),
+                         ids=lambda p: f"{p.parent.name}/{p.stem}")
+def test_one_program_on_both_targets(path: Path) -> None:
+    """A learner reads one program: no code line asks which target it runs on, but in 10's two
+    cases that cannot be made on Azure."""
+    branches = [line.strip() for line in code_lines(path) if TARGET_BRANCH.search(line)]
+    assert len(branches) <= BRANCH_LIMIT.get(path.stem, 0), branches
+
+
+def test_the_start_task_is_one_literal_on_both_targets() -> None:
+    """03's start task, and 09's and 10's pools, install ffmpeg with the same command line."""
+    for stem in ("03_create_pool", "09_explore_timings", "10_when_things_go_wrong"):
+        source = "\n".join(code_lines(ROOT / "notebooks" / f"{stem}.ipynb"))
+        literal = "".join(ast.literal_eval(part) for part in re.findall(
+            r'"/bin/bash -c \'export DEBIAN_FRONTEND[^"]*"\s*(?:"[^"]*"\s*)*', source)[0].split("\n")
+            if part.strip())
+        assert literal == INSTALL_FFMPEG, stem
