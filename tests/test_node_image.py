@@ -76,6 +76,7 @@ def test_the_start_task_installs_the_kits_ffmpeg_for_that_node_only(node, tmp_pa
 
 
 @pytest.mark.parametrize("command", [
+    "apt-get update && apt-get install -y ffmpeg",
     "apt-get install -y -q --no-install-recommends ffmpeg",
     "DEBIAN_FRONTEND=noninteractive apt-get -o DPkg::Lock::Timeout=60 -qq install -y ffmpeg",
     "sudo apt-get update && sudo apt-get install -y ffmpeg",
@@ -173,9 +174,18 @@ def test_a_start_task_without_admin_cannot_apt_get(batch: BatchClient) -> None:
         batch.begin_delete_pool(pool_id, polling_interval=0.1).result()
 
 
+AZURE_PROGRAM_START = models.BatchStartTask(   # as a program written for Azure has it
+    command_line='/bin/bash -c "apt-get update && apt-get install -y ffmpeg"',
+    wait_for_success=True, user_identity=models.UserIdentity(auto_user=models.AutoUserSpecification(
+        scope=models.AutoUserScope.POOL, elevation_level=models.ElevationLevel.ADMIN)))
+
+
 @pytest.mark.conformance
-def test_the_tutorials_start_task_then_ffmpeg_tasks(batch: BatchClient) -> None:
-    with pool_on(batch, "install", 1, start_task=install_ffmpeg()) as pool_id, \
+@pytest.mark.parametrize("start", [install_ffmpeg(), AZURE_PROGRAM_START],
+                         ids=["notebook 03's", "a program written for Azure"])
+def test_a_start_task_that_installs_ffmpeg_then_ffmpeg_tasks(batch: BatchClient,
+                                                              start: models.BatchStartTask) -> None:
+    with pool_on(batch, "install", 1, start_task=start) as pool_id, \
             job_on(batch, pool_id) as job_id:
         batch.create_task(job_id, models.BatchTaskCreateOptions(
             id="version", command_line="/bin/bash -c 'ffmpeg -version | head -n 1'"))
