@@ -129,9 +129,11 @@ class StateDir:
             _write_private(target, str(pid))
 
     def endpoints(self) -> dict[str, str]:
-        """The variables a client needs, named as the notebooks and the Azure samples read them."""
+        """The variables a client needs, named as the notebooks read them, then as the Azure
+        SDKs' snippets (AZURE_BATCH_ACCOUNT_*, AZURE_STORAGE_ACCOUNT_*) and the Azure CLI
+        (AZURE_BATCH_ENDPOINT, _ACCOUNT, _ACCESS_KEY) read them, with the same values."""
         keys, ports = self.keys(), self.ports()
-        return {
+        kit = {
             "BATCH_ACCOUNT_NAME": BATCH_ACCOUNT,
             "BATCH_ACCOUNT_URL": f"http://127.0.0.1:{ports['batch']}",
             "BATCH_ACCOUNT_KEY": keys["batch_key"],
@@ -139,6 +141,16 @@ class StateDir:
             "STORAGE_ACCOUNT_KEY": keys["storage_key"],
             "STORAGE_BLOB_URL": f"http://127.0.0.1:{ports['blob']}/{STORAGE_ACCOUNT}",
         }
+        return {**kit, **{alias: kit[name] for alias, name in ALIASES.items()}}
+
+
+ALIASES = {   # another program's name for one of the kit's variables
+    "AZURE_BATCH_ACCOUNT_NAME": "BATCH_ACCOUNT_NAME", "AZURE_BATCH_ACCOUNT_URL": "BATCH_ACCOUNT_URL",
+    "AZURE_BATCH_ACCOUNT_KEY": "BATCH_ACCOUNT_KEY", "AZURE_STORAGE_ACCOUNT_NAME": "STORAGE_ACCOUNT_NAME",
+    "AZURE_STORAGE_ACCOUNT_KEY": "STORAGE_ACCOUNT_KEY",
+    "AZURE_BATCH_ENDPOINT": "BATCH_ACCOUNT_URL", "AZURE_BATCH_ACCOUNT": "BATCH_ACCOUNT_NAME",
+    "AZURE_BATCH_ACCESS_KEY": "BATCH_ACCOUNT_KEY",
+}
 
 
 def _random_key() -> str:
