@@ -71,7 +71,8 @@ class Settings:
         return PACE[self.target]
 
     def __repr__(self) -> str:
-        lines = [f"target:          {self.target}", f"authentication:  {self.auth}",
+        sign_in = "Microsoft Entra ID" if self.auth == "entra" else "Shared Key (account keys)"
+        lines = [f"target:          {self.target}", f"authentication:  {sign_in}",
                  f"Batch account:   {self.batch_account} at {self.batch_url}",
                  f"Storage account: {self.storage_account} at {self.blob_url}"]
         if self.auth == "key":

@@ -18,6 +18,7 @@ from notebook_metadata import KERNELSPEC, LANGUAGE_INFO, normalise
 
 NOTEBOOKS = sorted((ROOT / "notebooks").glob("*.ipynb"))
 KEY_LIKE = re.compile(r"[A-Za-z0-9+/]{86}==")  # a 64-byte account key in base64, as both use
+TOKEN_LIKE = re.compile(r"eyJ[\w-]{8,}\.eyJ[\w-]{8,}\.[\w-]{8,}")  # a JWT: an Entra token
 
 
 def outputs(path: Path) -> str:
@@ -41,6 +42,7 @@ def test_outputs_hold_no_key_or_sas_signature(path: Path) -> None:
     text = outputs(path)
     assert "sig=" not in text
     assert not KEY_LIKE.search(text)
+    assert not TOKEN_LIKE.search(text)
     assert "AccountKey=" not in text
 
 
@@ -128,6 +130,19 @@ def test_outputs_hold_no_temporary_path(path: Path) -> None:
 def test_the_key_pattern_finds_a_real_key() -> None:
     from localbatch.statedir import _random_key
     assert KEY_LIKE.search(f'"text": ["key {_random_key()} here"]')
+
+
+def test_the_token_pattern_finds_a_jwt() -> None:
+    """The shape of an access token from Microsoft Entra ID (header.payload.signature)."""
+    import base64
+
+    def part(data: bytes) -> str:
+        return base64.urlsafe_b64encode(data).rstrip(b"=").decode()
+
+    token = ".".join([part(b'{"alg":"RS256","typ":"JWT"}'),
+                      part(b'{"aud":"https://batch.core.windows.net/","exp":1}'), part(b"x" * 64)])
+    assert TOKEN_LIKE.search(f'"text": ["Bearer {token}"]')
+    assert not TOKEN_LIKE.search('"text": ["eyJ is how a JWT starts"]')
 
 
 def helpers_imported(source: str, package: str = "helpers") -> set[str]:

@@ -70,8 +70,13 @@ def test_repr_says_when_a_key_is_not_set() -> None:
 def test_repr_of_entra_settings_shows_no_key_lines() -> None:
     settings = Settings("azure", "acct", "https://acct", "store", "https://store", "entra")
     text = repr(settings)
-    assert "entra" in text
+    assert "authentication:  Microsoft Entra ID" in text
     assert "key" not in text.lower().replace("authentication", "")
+
+
+def test_repr_of_key_settings_names_shared_key() -> None:
+    settings = Settings("local", "acct", "http://acct", "store", "http://store", "key", "k", "k")
+    assert "authentication:  Shared Key (account keys)" in repr(settings)
 
 
 # -- load_settings: local ------------------------------------------------------------------
