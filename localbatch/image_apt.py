@@ -4,7 +4,8 @@ A start task on Azure installs what its tasks need with apt-get, as root. A loca
 process on the learner's computer, so its apt-get never touches the host: `install` links a
 package's programs from the kit (image.PACKAGES) into the node's own folder, which is first on
 that node's PATH, and `update` has nothing to fetch. Without the admin elevation both fail as
-apt does for a user who is not root. The messages are apt's and sudo's own wording.
+apt does for a user who is not root. apt's messages are Debian 12's apt 2.6, as it printed them
+here (run as root and as nobody); sudo's are sudo 1.9's wording, not checked here (no sudo).
 
 Started by the image's shims as `python image_apt.py IMAGE_DIR ROLE PROGRAM ARGS...`: a script
 by its path, with the standard library only, so a task's environment cannot break it.
@@ -40,7 +41,11 @@ def packages_dir(node_root: str | os.PathLike[str]) -> Path:
 
 
 class AptError(Exception):
-    """An apt error line (without its "E: ")."""
+    """An apt error line (without its "E: "), after what apt printed before it."""
+
+    def __init__(self, message: str, out: str = ""):
+        super().__init__(message)
+        self.out = out
 
 
 class Aborted(Exception):
@@ -59,7 +64,9 @@ def parse(args: list[str]) -> tuple[list[str], bool]:
             yes |= arg[2:].lower() in ("apt::get::assume-yes=true", "apt::get::assume-yes=1")
         elif arg.startswith("-"):
             if arg not in FLAGS:
-                raise AptError(f"Command line option '{arg.lstrip('-')}' [from {arg}] is not "
+                raise AptError(f"Command line option {arg} is not understood in combination "
+                               "with the other options" if arg.startswith("--") else
+                               f"Command line option '{arg[1:]}' [from {arg}] is not "
                                "understood in combination with the other options.")
             yes |= arg in ("-y", "--yes", "--assume-yes")
         else:
@@ -72,7 +79,7 @@ def install(names: list[str], yes: bool, packages: dict[str, dict[str, str]], in
     out = "Reading package lists...\nBuilding dependency tree...\nReading state information...\n"
     for name in names:
         if name not in packages:
-            raise AptError(f"Unable to locate package {name}")
+            raise AptError(f"Unable to locate package {name}", out)
     bin_dir = into / "bin"
     new = [n for n in names if not all((bin_dir / p).exists() for p in packages[n])]
     for name in sorted(set(names) - set(new)):
@@ -124,7 +131,7 @@ def apt(program: str, args: list[str], admin: bool, packages: dict[str, dict[str
             return 0, remove(names, packages, into), err
         return 0, "0 upgraded, 0 newly installed, 0 to remove and 0 not upgraded.\n", err
     except AptError as exc:
-        return FAILED, "", err + f"E: {exc}\n"
+        return FAILED, exc.out, err + f"E: {exc}\n"
     except Aborted as exc:
         return 1, str(exc), err
 
