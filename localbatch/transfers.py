@@ -2,13 +2,11 @@
 
 from __future__ import annotations
 
+import functools
 import glob
-import http.client
 import os
 import random
 import time
-import urllib.error
-import urllib.request
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
@@ -58,14 +56,43 @@ def transient_status(status: int) -> bool:
 
 
 def transient(exc: BaseException) -> bool:
-    """A plain request's failure that may pass: no answer (refused, reset, timed out, cut off)
-    or a transient status. A local file error or a 403/404 is final."""
-    if isinstance(exc, urllib.error.HTTPError):
-        return transient_status(exc.code)
-    if isinstance(exc, _Refused):
-        return transient_status(exc.status)
-    return isinstance(exc, (urllib.error.URLError, ConnectionError, TimeoutError,
-                            http.client.HTTPException))
+    """A request's failure that may pass: no answer (refused, reset, timed out), an answer cut
+    off, or a transient status. A local file error or a 403/404 is final. The errors are
+    azure-core's, whichever path sent the request."""
+    from azure.core.exceptions import HttpResponseError, ServiceRequestError, ServiceResponseError
+
+    if isinstance(exc, HttpResponseError):
+        status = exc.status_code or 0
+        return status < 400 or transient_status(status)   # < 400: the body was cut off
+    return isinstance(exc, (ServiceRequestError, ServiceResponseError, ConnectionError,
+                            TimeoutError))
+
+
+@functools.cache
+def _pipeline():
+    """azure-core's pipeline on its requests transport: the HTTP stack the Storage SDK sends
+    its own requests with, so every transfer has one stack and one set of errors. No retry
+    policy: retrying() retries. Imported on first use (0.06 s), as the SDK is (0.19 s)."""
+    from azure.core.pipeline import Pipeline
+    from azure.core.pipeline.transport import RequestsTransport
+
+    return Pipeline(transport=RequestsTransport())
+
+
+def _send(method: str, url: str, **request):
+    """One request (a resource file's httpUrl, any web server; a Put Blob); an error status
+    is raised as HttpResponseError, with the storage service's error code if it gave one."""
+    from azure.core.exceptions import HttpResponseError
+    from azure.core.rest import HttpRequest
+
+    response = _pipeline().run(HttpRequest(method, url, **request), stream=method == "GET",
+                               connection_timeout=300, read_timeout=300).http_response
+    if response.status_code >= 400:
+        error = HttpResponseError(response=response)
+        error.error_code = response.headers.get("x-ms-error-code", "")
+        response.close()
+        raise error
+    return response
 
 
 def never() -> bool:
@@ -139,19 +166,26 @@ def _download_http(spec: dict, wd: Path, stopped: Callable[[], bool]) -> None:
     target.parent.mkdir(parents=True, exist_ok=True)
 
     def attempt() -> None:
-        with urllib.request.urlopen(url, timeout=300) as response, open(target, "wb") as out:
-            while chunk := response.read(1 << 20):
-                out.write(chunk)
+        response = _send("GET", url)
+        with open(target, "wb") as out:
+            out.writelines(response.iter_bytes())
+
+    from azure.core.exceptions import AzureError, HttpResponseError
 
     try:
         retrying(attempt, transient, f"downloading {redact(url)}", stopped=stopped)
-    except urllib.error.HTTPError as exc:
+    except HttpResponseError as exc:
+        status = exc.status_code or 0
+        if status < 400:   # cut off, for the whole retry window
+            raise Failure("servererror", "BlobDownloadMiscError",
+                          f"Downloading {redact(url)} failed: the answer was cut off.",
+                          {"FilePath": relative}) from None
         code, category = {404: ("BlobNotFound", "usererror"),
                           403: ("BlobAccessDenied", "usererror")}.get(
-            exc.code, ("BlobDownloadMiscError", "servererror"))
-        raise Failure(category, code, f"Downloading {redact(url)} failed: HTTP {exc.code}.",
-                      {"FilePath": relative, "HttpStatusCode": str(exc.code)}) from None
-    except (OSError, http.client.HTTPException) as exc:
+            status, ("BlobDownloadMiscError", "servererror"))
+        raise Failure(category, code, f"Downloading {redact(url)} failed: HTTP {status}.",
+                      {"FilePath": relative, "HttpStatusCode": str(status)}) from None
+    except (AzureError, OSError) as exc:
         raise Failure("servererror", "BlobDownloadMiscError",
                       f"Downloading {redact(url)} failed: {exc.__class__.__name__}.",
                       {"FilePath": relative}) from None
@@ -159,26 +193,15 @@ def _download_http(spec: dict, wd: Path, stopped: Callable[[], bool]) -> None:
 
 
 def _download_container(spec: dict, wd: Path, stopped: Callable[[], bool]) -> None:
-    from azure.core.exceptions import (
-        AzureError,
-        HttpResponseError,
-        ResourceNotFoundError,
-        ServiceRequestError,
-        ServiceResponseError,
-    )
+    from azure.core.exceptions import AzureError, HttpResponseError, ResourceNotFoundError
     from azure.storage.blob import ContainerClient  # here, not at the top: nodes start faster
-
-    def sdk_transient(exc: BaseException) -> bool:
-        if isinstance(exc, HttpResponseError):
-            return transient_status(exc.status_code or 0)
-        return isinstance(exc, (ServiceRequestError, ServiceResponseError))
 
     url = spec["storageContainerUrl"]
     folder = inside(wd, spec["filePath"]) if spec.get("filePath") else wd
     try:
         container = ContainerClient.from_container_url(url, retry_total=0)   # retried here
         names = retrying(lambda: [blob.name for blob in container.list_blobs(
-            name_starts_with=spec.get("blobPrefix") or None)], sdk_transient,
+            name_starts_with=spec.get("blobPrefix") or None)], transient,
             f"listing {redact(url)}", stopped=stopped)
         for name in names:
             target = inside(folder, name)
@@ -188,7 +211,7 @@ def _download_container(spec: dict, wd: Path, stopped: Callable[[], bool]) -> No
                 with open(target, "wb") as out:
                     container.download_blob(name).readinto(out)
 
-            retrying(attempt, sdk_transient, f"downloading {name} from {redact(url)}",
+            retrying(attempt, transient, f"downloading {name} from {redact(url)}",
                      stopped=stopped)
             _set_mode(target, spec)
     except ResourceNotFoundError:
@@ -256,39 +279,20 @@ def _blob_url(container_url: str, name: str) -> str:
                        parts.query, ""))
 
 
-class _Refused(Exception):
-    """The storage service answered an upload with an error status."""
-
-    def __init__(self, status: int, error_code: str):
-        super().__init__(status, error_code)
-        self.status, self.error_code = status, error_code
-
-
 def _put_blob(url: str, path: Path, size: int) -> None:
-    """One Put Blob request in plain HTTP, like the downloads: importing the storage SDK would
-    cost each node half a CPU-second, taken from the tasks beside it."""
-    with open(path, "rb") as data:
-        request = urllib.request.Request(url, data=data, method="PUT", headers={
+    """One Put Blob request: up to PUT_BLOB_LIMIT, the whole file in one go."""
+    with open(path, "rb") as data:   # an empty file object would go chunked: send b""
+        _send("PUT", url, content=data if size else b"", headers={
             "x-ms-blob-type": "BlockBlob", "x-ms-version": STORAGE_VERSION,
-            "Content-Length": str(size), "Content-Type": "application/octet-stream"})
-        try:
-            urllib.request.urlopen(request, timeout=300).close()
-        except urllib.error.HTTPError as exc:
-            raise _Refused(exc.code, exc.headers.get("x-ms-error-code", "")) from None
+            "Content-Length": str(size), "Content-Type": "application/octet-stream"}).close()
 
 
 def _put_blocks(url: str, path: Path) -> None:
     """A file too big for one request goes in blocks, through the SDK."""
-    from azure.core.exceptions import AzureError, HttpResponseError
     from azure.storage.blob import BlobClient
 
-    try:
-        with open(path, "rb") as data:
-            BlobClient.from_blob_url(url, retry_total=0).upload_blob(data, overwrite=True)
-    except HttpResponseError as exc:
-        raise _Refused(exc.status_code or 0, getattr(exc, "error_code", None) or "") from None
-    except AzureError as exc:   # no answer at all: reported as the plain request's would be
-        raise ConnectionError(exc.__class__.__name__) from None
+    with open(path, "rb") as data:
+        BlobClient.from_blob_url(url, retry_total=0).upload_blob(data, overwrite=True)
 
 
 def _upload(container_url: str, name: str, path: Path, log: list[str],
@@ -303,22 +307,25 @@ def _upload(container_url: str, name: str, path: Path, log: list[str],
         else:
             _put_blob(url, path, size)
 
+    from azure.core.exceptions import AzureError, HttpResponseError
+
     try:
         retrying(attempt, transient, f"upload of {path.name} to {where}", log, stopped)
-    except _Refused as exc:
-        if exc.status == 403:
+    except HttpResponseError as exc:
+        status, error_code = exc.status_code or 0, getattr(exc, "error_code", None) or ""
+        if status == 403:
             code = "FileUploadAccessDenied"
-        elif exc.status == 404 or exc.error_code == "ContainerNotFound":
+        elif status == 404 or error_code == "ContainerNotFound":
             code = "FileUploadContainerNotFound"
-        elif exc.status == 409:
+        elif status == 409:
             code = "FileUploadConflict"
         else:
             code = "FileUploadMiscError"
-        log.append(f"upload of {path.name} to {where} failed: HTTP {exc.status} {exc.error_code}")
+        log.append(f"upload of {path.name} to {where} failed: HTTP {status} {error_code}")
         raise Failure("usererror", code,
                       f"One or more output files failed to upload: {path.name} to {where} "
-                      f"(HTTP {exc.status} {exc.error_code}).") from None
-    except (OSError, http.client.HTTPException) as exc:
+                      f"(HTTP {status} {error_code}).") from None
+    except (AzureError, OSError) as exc:
         log.append(f"upload of {path.name} to {where} failed: {exc.__class__.__name__}")
         raise Failure("usererror", "FileUploadMiscError",
                       f"Uploading {path.name} to {where} failed: {exc.__class__.__name__}.") from None

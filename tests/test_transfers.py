@@ -74,7 +74,7 @@ def test_an_unreachable_destination_names_the_file_and_hides_the_sas(tmp_path: P
     assert caught.value.code == "FileUploadMiscError"
     assert "out.mp3 to http://127.0.0.1:9/account/out/out.mp3" in caught.value.message
     assert "SECRET" not in caught.value.message + "".join(log)
-    assert log == ["upload of out.mp3 to http://127.0.0.1:9/account/out/out.mp3 failed: URLError"]
+    assert log == ["upload of out.mp3 to http://127.0.0.1:9/account/out/out.mp3 failed: ServiceRequestError"]
 
 
 def test_a_failed_task_skips_success_only_uploads(tmp_path: Path) -> None:
@@ -191,7 +191,7 @@ def test_an_upload_waits_for_storage_that_is_not_listening_yet(
         url = f"http://127.0.0.1:{port}/acct/out?sig=SECRET"
         transfers.upload_output_files(outputs("out.txt", url), tmp_path, 0, log)
     assert log[-1] == f"uploaded out.txt to http://127.0.0.1:{port}/acct/out/out.txt"
-    assert any("failed: URLError; retrying in" in line for line in log[:-1])
+    assert any("failed: ServiceRequestError; retrying in" in line for line in log[:-1])
 
 
 @pytest.mark.parametrize(("status", "code"), [(403, "FileUploadAccessDenied"),
@@ -264,3 +264,13 @@ def test_an_ended_task_stops_retrying_at_once(tmp_path: Path,
     assert 1.0 <= time.monotonic() - start < 3
     assert caught.value.code == "BlobDownloadMiscError"
     assert len(server.requests) >= 2
+
+
+def test_an_empty_output_file_is_uploaded_as_an_empty_blob(
+        tmp_path: Path, blobs: BlobServiceClient, endpoints: dict, containers: dict) -> None:
+    """A task's empty stderr.txt: one Put Blob of 0 bytes, not a chunked body Azurite refuses."""
+    (tmp_path / "empty.txt").write_bytes(b"")
+    url = container_url(blobs, endpoints, containers["output"], WRITE)
+    transfers.upload_output_files(outputs("empty.txt", url, "empty/empty.txt"), tmp_path, 0, [])
+    blob = blobs.get_blob_client(containers["output"], "empty/empty.txt")
+    assert blob.download_blob().readall() == b""
