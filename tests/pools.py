@@ -11,10 +11,10 @@ INSTALL_FFMPEG = ("/bin/bash -c 'export DEBIAN_FRONTEND=noninteractive && "
                   "apt-get -o DPkg::Lock::Timeout=300 install -y ffmpeg'")
 
 
-def install_ffmpeg() -> models.BatchStartTask:
-    """Notebook 03's start task: apt-get as root (an admin auto-user), retried up to 3 times."""
+def install_ffmpeg(command_line: str = INSTALL_FFMPEG, retries: int = 3) -> models.BatchStartTask:
+    """Notebook 03's start task (or another command line): as root, an admin auto-user."""
     return models.BatchStartTask(
-        command_line=INSTALL_FFMPEG, wait_for_success=True, max_task_retry_count=3,
+        command_line=command_line, wait_for_success=True, max_task_retry_count=retries,
         user_identity=models.UserIdentity(auto_user=models.AutoUserSpecification(
             scope=models.AutoUserScope.POOL, elevation_level=models.ElevationLevel.ADMIN)))
 

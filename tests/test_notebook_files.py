@@ -16,6 +16,8 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "scripts"))
 from notebook_metadata import KERNELSPEC, LANGUAGE_INFO, normalise
 
+from tests.pools import INSTALL_FFMPEG
+
 NOTEBOOKS = sorted((ROOT / "notebooks").glob("*.ipynb"))
 KEY_LIKE = re.compile(r"[A-Za-z0-9+/]{86}==")  # a 64-byte account key in base64, as both use
 TOKEN_LIKE = re.compile(r"eyJ[\w-]{8,}\.eyJ[\w-]{8,}\.[\w-]{8,}")  # a JWT: an Entra token
@@ -183,9 +185,6 @@ def test_helpers_holds_only_what_the_notebooks_import() -> None:
 
 TARGET_BRANCH = re.compile(r'settings\.target|RUN_ON_AZURE|==\s*"(azure|local)"|"(azure|local)"\s*==')
 BRANCH_LIMIT = {"10_when_things_go_wrong": 4}   # its lost node and quota cases, said in its text
-INSTALL_FFMPEG = ("/bin/bash -c 'export DEBIAN_FRONTEND=noninteractive && "
-                  "apt-get -o DPkg::Lock::Timeout=300 update && "
-                  "apt-get -o DPkg::Lock::Timeout=300 install -y ffmpeg'")
 
 
 def code_lines(path: Path) -> list[str]:
