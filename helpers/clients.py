@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import binascii
+import os
 
 from azure.batch import BatchClient
 from azure.core.credentials import AzureNamedKeyCredential
@@ -13,6 +14,8 @@ from .language import tr
 from .settings import Settings, load_settings
 
 ROLES = {"Batch": "Azure Batch Data Contributor", "Storage": "Storage Blob Data Contributor"}
+KEY_REFUSED = {(403, "AuthenticationFailed"), (403, "AuthorizationFailure"),
+               (400, "InvalidAuthenticationInfo")}   # the last: Azurite, with OAuth on
 
 
 def batch_client(settings: Settings, **options) -> BatchClient:
@@ -50,6 +53,15 @@ def _caused_by(exc: BaseException | None, kind: type) -> bool:
     return False
 
 
+def _detail(exc: BaseException) -> str:
+    """What the service or the credential said, first line only (never a token)."""
+    error = getattr(exc, "model", None)   # azure-batch's BatchError
+    for item in getattr(error, "error_values", None) or []:
+        if getattr(item, "key", "") == "AuthenticationErrorDetail":
+            return item.value
+    return str(getattr(exc, "message", "") or exc).strip().splitlines()[0]
+
+
 def explain(exc: BaseException, service: str, settings: Settings) -> str:
     """One sentence that says what went wrong and what to change (never a key)."""
     where = settings.batch_url if service == "Batch" else settings.blob_url
@@ -62,11 +74,21 @@ def explain(exc: BaseException, service: str, settings: Settings) -> str:
     elif _caused_by(exc, binascii.Error):
         message = tr("The {service} key is not valid base64: paste the whole key from the "
                      "portal's Keys page, with no spaces or line breaks.")
+    elif isinstance(exc, ServiceRequestError) and "CERTIFICATE_VERIFY_FAILED" in str(exc):
+        fields["bundle"] = os.environ.get("REQUESTS_CA_BUNDLE", tr("(not set)"))
+        message = tr("{where} has a certificate this computer does not trust: "
+                     "REQUESTS_CA_BUNDLE, {bundle}, lacks its CA. Run "
+                     "`eval \"$(python -m localbatch env)\"` again for the local target (it adds "
+                     "localbatch's CA to your bundle), or unset REQUESTS_CA_BUNDLE.")
     elif isinstance(exc, ServiceRequestError) and settings.target == "local":
         message = tr("Nothing answered at {where}: check the {service} URL (is localbatch up? "
                      "`python -m localbatch up`).")
     elif isinstance(exc, ServiceRequestError):
         message = tr("Nothing answered at {where}: check the {service} URL and your network.")
+    elif isinstance(exc, ClientAuthenticationError) and settings.auth == "entra" and \
+            settings.target == "local":
+        fields["detail"] = _detail(exc)
+        message = tr("localbatch refused the Microsoft Entra ID sign-in: {detail}")
     elif isinstance(exc, ClientAuthenticationError) and settings.auth == "entra":
         message = tr("Microsoft Entra ID sign-in failed: run `az login`, and check that you "
                      "have the {role} role on the {account} account.")
@@ -74,8 +96,7 @@ def explain(exc: BaseException, service: str, settings: Settings) -> str:
         fields["status"] = exc.status_code
         fields["code"] = getattr(getattr(exc, "error", None), "code", None) or \
             getattr(exc, "error_code", None) or ""
-        if exc.status_code == 403 and fields["code"] in ("AuthenticationFailed",
-                                                         "AuthorizationFailure"):
+        if (exc.status_code, fields["code"]) in KEY_REFUSED:
             message = tr("The {service} account at {where} rejected the key: check the {account} "
                          "account name and URL, and copy its key again from the portal's Keys "
                          "page.")

@@ -28,7 +28,8 @@ def _choice(value: str | None, options: tuple[str, ...]) -> str:
 
 
 class CredentialsForm(w.VBox):
-    """Target local (default) or azure; Shared Key or Microsoft Entra ID; a Connect button."""
+    """Target local (default) or azure; Shared Key or Microsoft Entra ID (on both: localbatch
+    issues its own tokens); a Connect button."""
 
     def __init__(self):
         try:
@@ -52,11 +53,11 @@ class CredentialsForm(w.VBox):
             for name, label, secret in FIELDS}
         self.connect = w.Button(description=tr("Connect"), button_style="primary", icon="plug")
         self.result = w.HTML(_failure(problem) if problem else "")
-        self.azure_box = w.VBox([self.auth, *self.inputs.values()])
+        self.azure_box = w.VBox(list(self.inputs.values()))
         self.target.observe(self._show, "value")
         self.auth.observe(self._show, "value")
         self.connect.on_click(lambda _: self.submit())
-        super().__init__([self.target, self.azure_box, self.connect, self.result])
+        super().__init__([self.target, self.auth, self.azure_box, self.connect, self.result])
         self._show()
 
     def _show(self, *_):
@@ -72,9 +73,8 @@ class CredentialsForm(w.VBox):
     def values(self) -> dict[str, str]:
         """What to save: the target, and for Azure the fields as typed. An emptied field clears
         its saved value ("" below); an empty key field keeps the saved key (it is never shown)."""
-        values = {"BATCH_TARGET": self.target.value}
+        values = {"BATCH_TARGET": self.target.value, "BATCH_AUTH": self.auth.value}
         if self.target.value == "azure":
-            values["BATCH_AUTH"] = self.auth.value
             for name, label, secret in FIELDS:
                 if self.inputs[name].value.strip() or not secret:
                     values[name] = self.inputs[name].value.strip()

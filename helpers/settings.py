@@ -116,13 +116,62 @@ def save_settings(values: dict[str, str], path: Path | None = None) -> Path:
     return path
 
 
-def local_settings() -> Settings:
-    """localbatch's endpoints and keys (it is started if it is not running)."""
-    from localbatch.control import state_dir, up
-    values = up(state_dir())
-    return Settings("local", values["BATCH_ACCOUNT_NAME"], values["BATCH_ACCOUNT_URL"],
-                    values["STORAGE_ACCOUNT_NAME"], values["STORAGE_BLOB_URL"], "key",
-                    values["BATCH_ACCOUNT_KEY"], values["STORAGE_ACCOUNT_KEY"])
+LOCAL_SIGN_IN = ("IDENTITY_ENDPOINT", "IDENTITY_HEADER")   # localbatch's token endpoint
+OTHER_SIGN_INS = ("AZURE_CLIENT_SECRET", "AZURE_CLIENT_CERTIFICATE_PATH", "AZURE_USERNAME",
+                  "AZURE_FEDERATED_TOKEN_FILE")  # what DefaultAzureCredential tries first
+
+
+def local_settings(values: dict[str, str] | None = None) -> Settings:
+    """localbatch's endpoints and keys (it is started if it is not running). This kernel then
+    trusts localbatch's CA and finds its token endpoint, as a shell does after
+    `eval "$(python -m localbatch env)"`."""
+    from localbatch.control import LocalBatchError, state_dir, trust_variables, up
+    values = values if values is not None else os.environ
+    auth = _auth(values)
+    state = state_dir()
+    try:
+        endpoints = up(state)
+        os.environ.update(trust_variables(state, dict(os.environ)))
+    except LocalBatchError as exc:
+        raise SettingsError(str(exc)) from None
+    os.environ.update({name: endpoints[name] for name in LOCAL_SIGN_IN if name in endpoints})
+    if auth == "entra":
+        _check_local_entra(endpoints)
+    return Settings("local", endpoints["BATCH_ACCOUNT_NAME"], endpoints["BATCH_ACCOUNT_URL"],
+                    endpoints["STORAGE_ACCOUNT_NAME"], endpoints["STORAGE_BLOB_URL"], auth,
+                    endpoints["BATCH_ACCOUNT_KEY"], endpoints["STORAGE_ACCOUNT_KEY"])
+
+
+def _check_local_entra(endpoints: dict[str, str]) -> None:
+    """Refuse what would send a real Microsoft Entra token to localbatch, or none at all."""
+    if "IDENTITY_ENDPOINT" not in endpoints:
+        raise SettingsError(tr("localbatch serves http (it was started with `up --http`), and "
+                               "Microsoft Entra ID needs https: run `python -m localbatch up`, "
+                               "or choose Shared key."))
+    found = [name for name in OTHER_SIGN_INS if os.environ.get(name)]
+    if found and os.environ.get("AZURE_CLIENT_ID"):
+        raise SettingsError(tr(
+            "{names} is set, so DefaultAzureCredential would sign in to Microsoft Entra ID with "
+            "it and send a real token to localbatch: unset {names} (and AZURE_CLIENT_ID, "
+            "AZURE_TENANT_ID) for the local target, or choose Shared key.").format(
+            names=", ".join(found)))
+
+
+def _forget_local_sign_in() -> None:
+    """On the Azure target, DefaultAzureCredential must not find localbatch's token endpoint
+    (it comes before `az login`), so a switch in 01 cannot send a local token to Azure."""
+    from localbatch.tokens import IDENTITY_PATH
+    if os.environ.get("IDENTITY_ENDPOINT", "").endswith(IDENTITY_PATH):
+        for name in LOCAL_SIGN_IN:
+            os.environ.pop(name, None)
+
+
+def _auth(values) -> str:
+    auth = values.get("BATCH_AUTH", "key").strip().lower()
+    if auth not in ("key", "entra"):
+        raise SettingsError(tr("BATCH_AUTH is '{value}': set it to 'key' or 'entra'.")
+                            .format(value=auth))
+    return auth
 
 
 def load_settings() -> Settings:
@@ -133,16 +182,14 @@ def load_settings() -> Settings:
         raise SettingsError(tr("BATCH_TARGET is '{value}': set it to 'local' or 'azure'.")
                             .format(value=target))
     if target == "local":
-        return local_settings()
+        return local_settings(values)
+    _forget_local_sign_in()
     return azure_settings(values)
 
 
 def azure_settings(values: dict[str, str]) -> Settings:
     """The Azure accounts named in `values` (the .env names); says which names are missing."""
-    auth = values.get("BATCH_AUTH", "key").strip().lower()
-    if auth not in ("key", "entra"):
-        raise SettingsError(tr("BATCH_AUTH is '{value}': set it to 'key' or 'entra'.")
-                            .format(value=auth))
+    auth = _auth(values)
     needed = AZURE_NAMES + (KEY_NAMES if auth == "key" else ())
     missing = [name for name in needed if not values.get(name)]
     if missing:

@@ -5,11 +5,15 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import shlex
 import sys
 
-from .control import LocalBatchError, down, running, state_dir, up
+from .control import LocalBatchError, down, running, state_dir, trust_variables, up
 from .killnode import kill_node
+
+TWO_TARGETS = ("DefaultAzureCredential in this shell now signs in to localbatch; before you use "
+               "it with Azure, unset IDENTITY_ENDPOINT IDENTITY_HEADER (or open a new shell).")
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -17,7 +21,10 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--state-dir", help="state folder (default: $LOCALBATCH_HOME or "
                                             ".localbatch in the project)")
     sub = parser.add_subparsers(dest="command", required=True)
-    sub.add_parser("up", help="start Azurite and the Batch service (if not running)")
+    start = sub.add_parser("up", help="start Azurite and the Batch service over https (if not "
+                                      "running)")
+    start.add_argument("--http", action="store_true",
+                       help="serve plain http instead (no Microsoft Entra ID then)")
     sub.add_parser("down", help="stop them, task processes included")
     sub.add_parser("status", help="say what is running; exit 3 if not everything is")
     env = sub.add_parser("env", help="print the endpoints and keys as export lines")
@@ -30,7 +37,7 @@ def main(argv: list[str] | None = None) -> int:
     state = state_dir(args.state_dir)
     try:
         if args.command == "up":
-            endpoints = up(state)
+            endpoints = up(state, "http" if args.http else "https")
             print(f"localbatch is up (state in {state.path})\n"
                   f"  Batch: {endpoints['BATCH_ACCOUNT_URL']}  account "
                   f"{endpoints['BATCH_ACCOUNT_NAME']}\n"
@@ -49,12 +56,14 @@ def main(argv: list[str] | None = None) -> int:
             if not all(running(state).values()):
                 raise LocalBatchError("localbatch is not running: start it with "
                                       "`python -m localbatch up`.")
-            endpoints = state.endpoints()
+            endpoints = {**state.endpoints(), **trust_variables(state, dict(os.environ))}
             if args.json:
                 print(json.dumps(endpoints, indent=2))
             else:
                 for name, value in endpoints.items():
                     print(f"export {name}={shlex.quote(value)}")
+                if "IDENTITY_ENDPOINT" in endpoints:
+                    print(f"# {TWO_TARGETS}")
         elif args.command == "kill-node":
             kill_node(state, args.pool, args.node)
             print(f"killed node {args.node} of pool {args.pool}: localbatch requeues its "

@@ -1,4 +1,5 @@
-"""Shared Key authentication, verified exactly as the Batch service does it."""
+"""Shared Key authentication, verified exactly as the Batch service does it, and bearer tokens
+(Microsoft Entra ID), checked against the state folder's own signing key."""
 
 from __future__ import annotations
 
@@ -11,7 +12,7 @@ from datetime import datetime, timezone
 from email.utils import parsedate_to_datetime
 from urllib.parse import parse_qs
 
-from . import errors
+from . import errors, tokens
 
 log = logging.getLogger(__name__)
 
@@ -47,11 +48,16 @@ def sign(key: str, text: str) -> str:
 
 
 def verify(method: str, raw_path: str, raw_query: str, headers: Mapping[str, str],
-           account: str, key: str, now: datetime | None = None) -> None:
-    """Raise the service's error unless the request carries a valid signature for this account."""
+           account: str, key: str, now: datetime | None = None,
+           identity: tokens.Identity | None = None) -> None:
+    """Raise the service's error unless the request carries a valid signature for this account,
+    or (over https, where `identity` is set) a valid bearer token for Batch."""
     lowered = {k.lower(): v for k, v in headers.items()}
     authorization = lowered.get("authorization", "")
     scheme, _, credential = authorization.partition(" ")
+    if scheme == "Bearer":
+        verify_token(credential.strip(), identity)
+        return
     name, sep, signature = credential.strip().rpartition(":")
     if scheme != "SharedKey" or not sep or not name or not signature:
         raise errors.InvalidAuthenticationInfo(
@@ -67,6 +73,25 @@ def verify(method: str, raw_path: str, raw_query: str, headers: Mapping[str, str
         if name != account:
             detail = f"The account name '{name}' in the Authorization header is not this account."
         raise errors.AuthenticationFailed(values={"AuthenticationErrorDetail": detail})
+
+
+def verify_token(token: str, identity: tokens.Identity | None) -> None:
+    """401 AuthenticationFailed, with a Bearer challenge, unless the token is valid. The
+    challenge's shape is Azure Resource Manager's (doAzureParallel#346 quotes one); what Batch
+    itself sends is not documented."""
+    if identity is None:
+        raise errors.TokenAuthenticationFailed(values={"AuthenticationErrorDetail":
+            "This localbatch serves http (`up --http`), and bearer tokens need https: run "
+            "`python -m localbatch up` to serve https, or sign in with the account key."})
+    try:
+        tokens.check(identity, token)
+    except tokens.TokenRejected as rejected:
+        challenge = (f'Bearer authorization_uri="https://login.microsoftonline.com/'
+                     f'{identity.tenant}", error="invalid_token", '
+                     f'error_description="{rejected.description}"')
+        raise errors.TokenAuthenticationFailed(
+            values={"AuthenticationErrorDetail": rejected.detail},
+            headers={"WWW-Authenticate": challenge}) from None
 
 
 def _check_date(headers: Mapping[str, str], now: datetime) -> None:

@@ -10,6 +10,7 @@ import sys
 import time
 from pathlib import Path
 
+from . import tls
 from .settings import retry_seconds
 from .statedir import (
     PROJECT_ROOT,
@@ -49,8 +50,13 @@ def running(state: StateDir) -> dict[str, bool]:
             "blob": bool(state.pid("azurite")) and port_open(ports["blob"])}
 
 
-def up(state: StateDir) -> dict[str, str]:
+def up(state: StateDir, scheme: str | None = None) -> dict[str, str]:
     """Start whatever is not running yet (idempotent) and return the endpoints.
+
+    `scheme` is https (the default) or http (`up --http`); None keeps what the folder served
+    last, and a folder made before localbatch served https moves to https. An instance that
+    serves another scheme, or an old certificate, is restarted: Azurite flushes its blobs on
+    SIGTERM, and the service requeues what was running.
 
     Azurite first, and the service only once Azurite answers: the service's recovery restarts
     the nodes at once, and their tasks upload. What runs already is left alone, so a crashed
@@ -64,10 +70,16 @@ def up(state: StateDir) -> dict[str, str]:
     except PermissionError as exc:
         raise LocalBatchError(f"Cannot make the state folder private: {exc}. Make it yours "
                               "(chown) or pick another with --state-dir.") from None
+    served = state.scheme()
+    scheme = scheme or served or "https"
+    renewed = scheme == "https" and certificates(state)[1]
     now = running(state)
+    if (served or "http") != scheme or renewed:
+        down(state)
+        now = dict.fromkeys(now, False)
     if all(now.values()):
         return state.endpoints()
-    ports = state.ports()
+    ports = {**state.ports(), "scheme": scheme}
     for name, key in PROCESSES:
         if not now[key]:
             _stop(state, name)   # a process that lives but does not listen, if any
@@ -87,10 +99,34 @@ def up(state: StateDir) -> dict[str, str]:
     return state.endpoints()
 
 
+def certificates(state: StateDir) -> tuple[tls.Files, bool]:
+    """The folder's local CA and server certificate (made if missing), and whether they are new."""
+    try:
+        return tls.ensure(state.path / "tls")
+    except tls.TLSError as exc:
+        raise LocalBatchError(str(exc)) from None
+
+
+def trust_variables(state: StateDir, environ: dict[str, str]) -> dict[str, str]:
+    """REQUESTS_CA_BUNDLE and SSL_CERT_FILE, naming a bundle that adds the local CA to what
+    `environ` trusts (nothing over http)."""
+    if state.scheme() != "https":
+        return {}
+    try:
+        bundle = str(tls.trust_bundle(certificates(state)[0], environ))
+    except tls.TLSError as exc:
+        raise LocalBatchError(str(exc)) from None
+    return dict.fromkeys(tls.BUNDLE_VARIABLES, bundle)
+
+
 def _command(state: StateDir, name: str) -> list[str]:
+    https = state.scheme() == "https"
     if name == "azurite":
+        files = certificates(state)[0]
+        secure = ["--cert", str(files.cert), "--key", str(files.key), "--oauth", "basic"]
         return [azurite_binary(), "--blobHost", "127.0.0.1", "--blobPort",
                 str(state.ports()["blob"]), "--location", str(state.path / "azurite"),
+                *(secure if https else []),
                 "--skipApiVersionCheck", "--disableTelemetry", "--silent"]
     return [sys.executable, "-m", "localbatch.server", "--state-dir", str(state.path)]
 
@@ -111,6 +147,7 @@ def _spawn(state: StateDir, name: str, argv: list[str]) -> subprocess.Popen:
     if name == "azurite":
         env["AZURITE_ACCOUNTS"] = f"{STORAGE_ACCOUNT}:{state.keys()['storage_key']}"
     env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(PROJECT_ROOT), env.get("PYTHONPATH")]))
+    env.update(trust_variables(state, env))   # the nodes' downloads and uploads trust the CA
     log = state.open_log(name)
     try:
         proc = subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=log, stderr=log, env=env,
@@ -128,7 +165,13 @@ def _wait_listening(state: StateDir, name: str, proc: subprocess.Popen, port: in
             log = state.logs / f"{name}.log"
             tail = "\n".join(log.read_text(errors="replace").splitlines()[-15:])
             what = "exited" if proc.poll() is not None else f"did not listen within {START_TIMEOUT} s"
-            raise LocalBatchError(f"{name} {what} (port {port}); its log is {log}:\n{tail}")
+            hint = ""
+            if name == "azurite" and state.scheme() == "https":
+                hint = ("\nAzurite could not start with HTTPS and OAuth (--cert, --key, --oauth "
+                        "basic): run `make setup` for the pinned Azurite 3.37, or start "
+                        "localbatch with `python -m localbatch up --http` (no Microsoft Entra ID "
+                        "then).")
+            raise LocalBatchError(f"{name} {what} (port {port}); its log is {log}:\n{tail}{hint}")
         time.sleep(0.05)
 
 

@@ -12,9 +12,11 @@ class BatchError(Exception):
     code = "InternalError"
     message = "Server encountered an internal error. Please try again after some time."
 
-    def __init__(self, message: str | None = None, values: dict[str, str] | None = None):
+    def __init__(self, message: str | None = None, values: dict[str, str] | None = None,
+                 headers: dict[str, str] | None = None):
         self.message = message or type(self).message
         self.values = values or {}
+        self.headers = headers or {}   # e.g. a 401's WWW-Authenticate challenge
         super().__init__(f"{self.code}: {self.message}")
 
 
@@ -31,6 +33,12 @@ AuthenticationFailed = _error(
     "AuthenticationFailed", 403,
     "Server failed to authenticate the request. Make sure the value of Authorization header "
     "is formed correctly including the signature.")
+# A bearer token Batch does not accept: 401, and the message without "including the
+# signature" (as AzureAD/microsoft-authentication-library-for-js#1735 quotes Batch's answer).
+TokenAuthenticationFailed = type("TokenAuthenticationFailed", (BatchError,), {
+    "status": 401, "code": "AuthenticationFailed",
+    "message": "Server failed to authenticate the request. Make sure the value of "
+               "Authorization header is formed correctly."})
 MissingRequiredQueryParameter = _error(
     "MissingRequiredQueryParameter", 400,
     "A query parameter that's mandatory for this request is not specified.")

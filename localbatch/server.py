@@ -11,7 +11,7 @@ from pathlib import Path
 
 import uvicorn
 
-from . import image
+from . import image, tls
 from .api.routes import build_app
 from .service import Service
 from .statedir import BATCH_ACCOUNT, StateDir
@@ -24,13 +24,15 @@ def main(argv: list[str] | None = None) -> None:
     state = StateDir(args.state_dir)
     logging.basicConfig(level=os.environ.get("LOCALBATCH_LOG_LEVEL", "INFO"),
                         format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-    port = state.ports()["batch"]
+    port, https = state.ports()["batch"], state.scheme() == "https"
     sock = socket.socket()
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     sock.bind(("127.0.0.1", port))
     svc = Service(state.path, BATCH_ACCOUNT, state.keys()["batch_key"],
-                  f"http://127.0.0.1:{port}", image.build(state.path / "image"),
-                  max_nodes=int(os.environ.get("LOCALBATCH_MAX_NODES", "8")))
+                  state.endpoints()["BATCH_ACCOUNT_URL"], image.build(state.path / "image"),
+                  max_nodes=int(os.environ.get("LOCALBATCH_MAX_NODES", "8")),
+                  identity=state.identity() if https else None,
+                  identity_header=state.keys()["identity_header"])
 
     @contextlib.asynccontextmanager
     async def lifespan(app):
@@ -40,7 +42,9 @@ def main(argv: list[str] | None = None) -> None:
 
     app = build_app(svc)
     app.router.lifespan_context = lifespan
-    config = uvicorn.Config(app, log_level="warning", access_log=False, timeout_keep_alive=30)
+    secure = tls.server_options(tls.Files(state.path / "tls")) if https else {}
+    config = uvicorn.Config(app, log_level="warning", access_log=False, timeout_keep_alive=30,
+                            **secure)
     uvicorn.Server(config).run(sockets=[sock])
 
 

@@ -21,14 +21,16 @@ from .scheduler import Scheduler
 from .secrecy import frames
 from .store import Store
 from .tasks import Tasks
+from .tokens import Identity
 
 log = logging.getLogger(__name__)
 
 
 class Service:
     def __init__(self, state_dir: Path, account: str, key: str, base_url: str, image: Image,
-                 max_nodes: int = 8):
+                 max_nodes: int = 8, identity: Identity | None = None, identity_header: str = ""):
         self.account, self.key, self.base_url = account, key, base_url
+        self.identity, self.identity_header = identity, identity_header   # None: no tokens
         self.registry = Registry(Store(state_dir / "batch.sqlite"))
         self.background = Background()
         book, paths = RunBook(), Paths(state_dir)

@@ -12,10 +12,13 @@ import os
 import secrets
 import socket
 import stat
+import uuid
 from dataclasses import dataclass
 from pathlib import Path
 
 import psutil  # whether a pid is a zombie, portably (no /proc on macOS)
+
+from . import tokens
 
 BATCH_ACCOUNT = "localbatch"
 STORAGE_ACCOUNT = "localstore"
@@ -77,9 +80,10 @@ class StateDir:
         self.path.mkdir(mode=0o700, parents=True, exist_ok=True)
         self.logs.mkdir(mode=0o700, exist_ok=True)
         self.tighten()
-        if not (self.path / "keys.json").exists():
-            keys = {"batch_key": _random_key(), "storage_key": _random_key()}
-            _write_private(self.path / "keys.json", json.dumps(keys))
+        keys = self.keys() if (self.path / "keys.json").exists() else {}
+        missing = {name: make() for name, make in KEYS.items() if name not in keys}
+        if missing:   # a new folder, or one made before the kit signed its own tokens
+            write_private(self.path / "keys.json", json.dumps({**keys, **missing}))
         if not (self.path / "ports.json").exists():
             self.save_ports({"batch": free_port(), "blob": free_port()})
 
@@ -105,8 +109,17 @@ class StateDir:
     def ports(self) -> dict:
         return json.loads((self.path / "ports.json").read_text())
 
+    def identity(self) -> tokens.Identity:
+        keys = self.keys()
+        return tokens.Identity(keys["tenant_id"], keys["object_id"], keys["token_key"])
+
+    def scheme(self) -> str | None:
+        """What the instance serves (or last served): https, http by `up --http`, or None for
+        a folder made before localbatch served https (its instance, if any, serves http)."""
+        return self.ports().get("scheme") if (self.path / "ports.json").exists() else None
+
     def save_ports(self, ports: dict) -> None:
-        _write_private(self.path / "ports.json", json.dumps(ports))
+        write_private(self.path / "ports.json", json.dumps(ports))
 
     def pid(self, name: str) -> int | None:
         try:
@@ -126,23 +139,29 @@ class StateDir:
         if pid is None:
             target.unlink(missing_ok=True)
         else:
-            _write_private(target, str(pid))
+            write_private(target, str(pid))
 
     def endpoints(self) -> dict[str, str]:
         """The variables a client needs, named as the notebooks read them, then as the Azure
         SDKs' snippets (AZURE_BATCH_ACCOUNT_*, AZURE_STORAGE_ACCOUNT_*) and the Azure CLI
-        (AZURE_BATCH_ENDPOINT, _ACCOUNT, _ACCESS_KEY) read them, with the same values."""
+        (AZURE_BATCH_ENDPOINT, _ACCOUNT, _ACCESS_KEY) read them, with the same values; over
+        https also where ManagedIdentityCredential asks for a token (App Service's protocol)."""
         keys, ports = self.keys(), self.ports()
+        scheme = self.scheme() or "http"
         kit = {
             "BATCH_ACCOUNT_NAME": BATCH_ACCOUNT,
-            "BATCH_ACCOUNT_URL": f"http://127.0.0.1:{ports['batch']}",
+            "BATCH_ACCOUNT_URL": f"{scheme}://127.0.0.1:{ports['batch']}",
             "BATCH_ACCOUNT_KEY": keys["batch_key"],
             "STORAGE_ACCOUNT_NAME": STORAGE_ACCOUNT,
             "STORAGE_ACCOUNT_KEY": keys["storage_key"],
-            "STORAGE_BLOB_URL": f"http://127.0.0.1:{ports['blob']}/{STORAGE_ACCOUNT}",
+            "STORAGE_BLOB_URL": f"{scheme}://127.0.0.1:{ports['blob']}/{STORAGE_ACCOUNT}",
         }
-        return {**kit, **{alias: kit[name] for alias, name in ALIASES.items()}}
-
+        aliases = {alias: kit[name] for alias, name in ALIASES.items()}
+        if scheme != "https":
+            return {**kit, **aliases}
+        return {**kit, **aliases,
+                "IDENTITY_ENDPOINT": f"{kit['BATCH_ACCOUNT_URL']}{tokens.IDENTITY_PATH}",
+                "IDENTITY_HEADER": keys["identity_header"]}
 
 ALIASES = {   # another program's name for one of the kit's variables
     "AZURE_BATCH_ACCOUNT_NAME": "BATCH_ACCOUNT_NAME", "AZURE_BATCH_ACCOUNT_URL": "BATCH_ACCOUNT_URL",
@@ -157,11 +176,18 @@ def _random_key() -> str:
     return base64.b64encode(secrets.token_bytes(64)).decode()
 
 
-def _write_private(path: Path, text: str) -> None:
+KEYS = {   # the folder's secrets and ids, each made once
+    "batch_key": _random_key, "storage_key": _random_key,
+    "token_key": _random_key, "identity_header": lambda: secrets.token_urlsafe(32),
+    "tenant_id": lambda: str(uuid.uuid4()), "object_id": lambda: str(uuid.uuid4()),
+}
+
+
+def write_private(path: Path, data: str | bytes) -> None:
     fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-    with os.fdopen(fd, "w") as out:
+    with os.fdopen(fd, "wb") as out:
         os.fchmod(out.fileno(), 0o600)   # a file made before, with wider permissions
-        out.write(text)
+        out.write(data.encode() if isinstance(data, str) else data)
 
 
 def _owner_only(path: str) -> None:

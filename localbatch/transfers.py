@@ -57,13 +57,16 @@ def transient_status(status: int) -> bool:
 
 def transient(exc: BaseException) -> bool:
     """A request's failure that may pass: no answer (refused, reset, timed out), an answer cut
-    off, or a transient status. A local file error or a 403/404 is final. The errors are
+    off, or a transient status. A local file error, a 403/404 or an untrusted certificate is
+    final. The errors are
     azure-core's, whichever path sent the request."""
     from azure.core.exceptions import HttpResponseError, ServiceRequestError, ServiceResponseError
 
     if isinstance(exc, HttpResponseError):
         status = exc.status_code or 0
         return status < 400 or transient_status(status)   # < 400: the body was cut off
+    if "CERTIFICATE_VERIFY_FAILED" in str(exc):
+        return False   # an untrusted certificate stays untrusted
     return isinstance(exc, (ServiceRequestError, ServiceResponseError, ConnectionError,
                             TimeoutError))
 

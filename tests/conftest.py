@@ -24,10 +24,18 @@ from azure.storage.blob import (
     generate_container_sas,
 )
 
-from localbatch.control import down, up
+from localbatch.control import down, trust_variables, up
 from localbatch.statedir import StateDir, exited
 from tests.pools import install_ffmpeg, tutorial_pool
 from tests.tutorial_run import ROOT, TutorialRun, run_tutorial
+
+
+def trusted(state: StateDir) -> StateDir:
+    """This test process trusts the instance's local CA, as a shell does after
+    `eval "$(python -m localbatch env)"`. Each state folder has a CA of its own, and each bundle
+    adds it to the one before, so the process trusts every instance it started."""
+    os.environ.update(trust_variables(state, dict(os.environ)))
+    return state
 
 
 @pytest.fixture(scope="session")
@@ -35,7 +43,7 @@ def state(tmp_path_factory: pytest.TempPathFactory) -> Iterator[StateDir]:
     """A localbatch of the tests' own, beside any a learner has running."""
     state = StateDir(tmp_path_factory.mktemp("localbatch"))
     up(state)
-    yield state
+    yield trusted(state)
     down(state)
 
 
@@ -62,7 +70,7 @@ def own_state(tmp_path_factory: pytest.TempPathFactory) -> Iterator[StateDir]:
     """A localbatch of one test's own, for tests that kill or restart it."""
     state = StateDir(tmp_path_factory.mktemp("own-localbatch"))
     up(state)
-    yield state
+    yield trusted(state)
     down(state)
 
 

@@ -22,7 +22,8 @@ MANAGERS = {"scheduler", "tasks", "jobs", "pools", "node_manager", "nodes", "eve
 # Holders whose attributes of those names are data, not managers (registry.tasks is a dict).
 DATA = {"registry"}
 # What an HTTP handler may use of the service object it is given.
-API_USES = {"jobs", "pools", "tasks", "account", "key", "base_url", "commit"}
+API_USES = {"jobs", "pools", "tasks", "account", "key", "base_url", "commit", "identity",
+            "identity_header"}
 
 
 def modules() -> dict[str, Path]:

@@ -50,13 +50,15 @@ def test_no_authorization_header_is_400_invalid_authentication_info(
     assert response.headers["request-id"]
 
 
-def test_bearer_authorization_is_400_invalid_authentication_info(
+def test_a_bearer_token_that_is_not_a_jwt_is_401_with_a_challenge(
         endpoints: dict[str, str]) -> None:
     response = raw_get(endpoints, f"/pools?api-version={API}",
                        {"Authorization": "Bearer x", "ocp-date": datetime.now(
                            timezone.utc).strftime("%a, %d %b %Y %H:%M:%S GMT")}, sign=False)
-    assert response.status_code == 400
-    assert error_code(response) == "InvalidAuthenticationInfo"
+    assert response.status_code == 401
+    assert error_code(response) == "AuthenticationFailed"
+    assert response.headers["WWW-Authenticate"].startswith(
+        'Bearer authorization_uri="https://login.microsoftonline.com/')
 
 
 def test_correctly_signed_raw_request_is_accepted(endpoints: dict[str, str]) -> None:

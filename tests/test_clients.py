@@ -18,6 +18,7 @@ from helpers.clients import ROLES, check_connection, connect, explain
 from helpers.settings import Settings
 from localbatch.control import down, up
 from localbatch.statedir import StateDir
+from tests.conftest import trusted
 
 FAR_FUTURE = 4_102_444_800  # 2100-01-01, in seconds since the epoch
 WRONG_KEY = base64.b64encode(b"this is a well-formed key, but not the account's" * 2).decode()
@@ -127,6 +128,7 @@ def test_service_down_is_nothing_listening(tmp_path: Path) -> None:
     """A localbatch that was up and is now down: the same sentences as a port nobody uses."""
     stopped = StateDir(tmp_path / "stopped")
     endpoints = up(stopped)
+    trusted(stopped)
     try:
         settings = local_settings(endpoints)
         assert check_connection(settings) == []
@@ -210,8 +212,11 @@ class FakeCredential:
 
 @pytest.fixture
 def entra_settings(endpoints: dict[str, str], monkeypatch: pytest.MonkeyPatch) -> Settings:
+    """Microsoft Entra ID on http URLs (a localbatch started with `up --http`, say)."""
     monkeypatch.setattr(azure.identity, "DefaultAzureCredential", FakeCredential)
-    return local_settings(endpoints, auth="entra", batch_key="", storage_key="")
+    plain = {name: url.replace("https://", "http://") for name, url in endpoints.items()
+             if name in ("BATCH_ACCOUNT_URL", "STORAGE_BLOB_URL")}
+    return local_settings({**endpoints, **plain}, auth="entra", batch_key="", storage_key="")
 
 
 def test_entra_over_http_gives_one_line_per_service(entra_settings: Settings) -> None:

@@ -136,7 +136,7 @@ def test_submit_local(env_path: Path, endpoints: dict[str, str]) -> None:
     assert settings is not None and settings.target == "local"
     assert settings.batch_url == endpoints["BATCH_ACCOUNT_URL"]
     assert endpoints["BATCH_ACCOUNT_KEY"] not in form.result.value
-    assert read_env_file(env_path) == {"BATCH_TARGET": "local"}
+    assert read_env_file(env_path) == {"BATCH_TARGET": "local", "BATCH_AUTH": "key"}
     assert os.environ["BATCH_TARGET"] == "local"
 
 

@@ -19,6 +19,7 @@ from tests.conftest import (
     nodes_ready,
     pool_on,
     pool_options,
+    trusted,
     unique,
     wait_for,
     wait_tasks,
@@ -204,7 +205,7 @@ def test_a_service_on_a_host_with_ffmpeg_hides_it_until_the_start_task(
     state = StateDir(tmp_path / "state")
     up(state)
     try:
-        batch = batch_client(state.endpoints())
+        batch = batch_client(trusted(state).endpoints())
         with pool_on(batch, "hostff", 1) as bare, job_on(batch, bare) as job_id:
             batch.create_task(job_id, models.BatchTaskCreateOptions(
                 id="which", command_line="/bin/bash -c 'command -v ffmpeg || echo none'"))

@@ -182,7 +182,8 @@ class Replay:
         path, _, query = request.path_url.partition("?")
         text = auth.string_to_sign(method, path, query, request.headers, self.account)
         request.headers["Authorization"] = f"SharedKey {self.account}:{auth.sign(self.key, text)}"
-        return self.http.send(request, timeout=60)
+        trust = self.http.merge_environment_settings(request.url, {}, None, None, None)
+        return self.http.send(request, timeout=60, **trust)   # REQUESTS_CA_BUNDLE, as get() reads
 
     def replay(self, group: list[dict], label: str) -> None:
         """The last entry of a group; a polling group first waits for the recorded state."""

@@ -112,7 +112,8 @@ async def dispatch(request: Request, handler: Callable[[Call], Reply]) -> Respon
     raw_query = request.scope.get("query_string", b"").decode("latin-1")
     try:
         raw = await request.body()
-        auth.verify(request.method, raw_path, raw_query, request.headers, svc.account, svc.key)
+        auth.verify(request.method, raw_path, raw_query, request.headers, svc.account, svc.key,
+                    identity=svc.identity)
         version = versions.check(request.query_params.get("api-version"))
         call = Call(svc, dict(request.path_params), dict(request.query_params), request.headers,
                     _parse_body(raw), svc.base_url, request_id)
@@ -120,7 +121,7 @@ async def dispatch(request: Request, handler: Callable[[Call], Reply]) -> Respon
         reply.body = versions.shape(reply.body, version)
         svc.commit()
     except errors.BatchError as exc:
-        reply = Reply(exc.status, error_body(exc, svc.base_url, request_id))
+        reply = Reply(exc.status, error_body(exc, svc.base_url, request_id), exc.headers)
         log.info("%s %s -> %s %s", request.method, raw_path, exc.status, exc.code)
     except Exception:
         log.exception("%s %s failed (request-id %s)", request.method, raw_path, request_id)

@@ -6,8 +6,8 @@ from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.routing import Route
 
-from .. import errors
-from . import account, files, jobs, pools, tasks
+from .. import errors, tokens
+from . import account, files, identity, jobs, pools, tasks
 from .http import Call, Reply, dispatch
 
 TASK = "/jobs/{job_id}/tasks/{task_id}"
@@ -58,7 +58,8 @@ ALL_METHODS = ["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE"]
 
 
 def build_app(svc) -> Starlette:
-    routes = [Route(path, _endpoint(handlers), methods=ALL_METHODS) for path, handlers in ROUTES]
+    routes = [Route(tokens.IDENTITY_PATH, identity.issue_token, methods=["GET"])]
+    routes += [Route(path, _endpoint(handlers), methods=ALL_METHODS) for path, handlers in ROUTES]
     routes.append(Route("/{rest:path}", _endpoint(dict.fromkeys(ALL_METHODS, _unknown_path)),
                         methods=ALL_METHODS))
     app = Starlette(routes=routes)

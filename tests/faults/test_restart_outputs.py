@@ -23,6 +23,7 @@ from tests.conftest import (
     nodes_ready,
     output_file,
     pool_options,
+    trusted,
     unique,
     wait_for,
     wait_tasks,
@@ -40,7 +41,7 @@ def patient_state(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.
     monkeypatch.delenv(RETRY_VARIABLE, raising=False)
     state = StateDir(tmp_path_factory.mktemp("restart-outputs"))
     up(state)
-    yield state
+    yield trusted(state)
     down(state)
 
 
