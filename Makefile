@@ -81,9 +81,9 @@ wheelhouse: ## gather every package make setup downloads into wheelhouse/ (copy 
 	npm ci --no-audit --no-fund --cache "$$(pwd)/wheelhouse/npm-cache"
 	@echo "wheelhouse/ is ready: with it, make setup installs with no network."
 
-notebooks: setup ## re-execute the notebooks, English and Czech, in place against a fresh local service, on 6-second clips as nbval runs them (the committed outputs)
+notebooks: setup ## re-execute the notebooks, English (Shared Key) and Czech (Microsoft Entra ID), in place against a fresh local service, on 6-second clips as nbval runs them (the committed outputs)
 	BATCH_NOTEBOOKS_SAMPLE=short $(VENV_PY) scripts/run_notebooks.py --fresh --in-place
-	BATCH_NOTEBOOKS_SAMPLE=short $(VENV_PY) scripts/run_notebooks.py --fresh --in-place --edition cs
+	BATCH_NOTEBOOKS_SAMPLE=short BATCH_AUTH=entra $(VENV_PY) scripts/run_notebooks.py --fresh --in-place --edition cs
 
 translations: setup ## bring the Czech catalogs (locale/cs) up to the English notebooks, then build notebooks/cs from them
 	$(VENV_PY) scripts/translations.py update

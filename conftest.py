@@ -33,19 +33,22 @@ SCRATCH = Path(tempfile.mkdtemp(prefix="batch-notebooks-tests-"))
 USED: set[Path] = set()   # every scratch folder a kernel was pointed at
 
 
-def use_scratch(folder: Path) -> None:
+EDITION_AUTH = {"en": "key", "cs": "entra"}   # as `make notebooks` ran each edition
+
+
+def use_scratch(folder: Path, auth: str = "key") -> None:
     """Point the kernels started from now on at a localbatch, work folder and settings file
-    of their own."""
+    of their own, signing in with Shared Key or Microsoft Entra ID."""
     USED.add(folder)
     os.environ.update(LOCALBATCH_HOME=str(folder / "localbatch"), BATCH_TARGET="local",
-                      BATCH_NOTEBOOKS_WORKDIR=str(folder / "work"),
+                      BATCH_AUTH=auth, BATCH_NOTEBOOKS_WORKDIR=str(folder / "work"),
                       BATCH_NOTEBOOKS_ENV_FILE=str(folder / "settings.env"))
 
 
-use_scratch(SCRATCH)
 os.environ["BATCH_NOTEBOOKS_SAMPLE"] = "short"   # 6-second clips, as the committed outputs have
 for name in LEARNER_NAMES:
     os.environ.pop(name, None)
+use_scratch(SCRATCH)
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
@@ -135,7 +138,7 @@ def pytest_runtest_setup(item: pytest.Item) -> None:
     """Before a notebook's first kernel starts, point the kernels at its edition's scratch."""
     folder = edition_scratch(item)
     if folder is not None and os.environ["LOCALBATCH_HOME"] != str(folder / "localbatch"):
-        use_scratch(folder)
+        use_scratch(folder, EDITION_AUTH[folder.name])
 
 
 def pytest_sessionfinish(session, exitstatus) -> None:

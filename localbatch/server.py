@@ -43,8 +43,10 @@ def main(argv: list[str] | None = None) -> None:
     app = build_app(svc)
     app.router.lifespan_context = lifespan
     secure = tls.server_options(tls.Files(state.path / "tls")) if https else {}
+    # An idle TLS keep-alive closes only once the client answers the close (asyncio waits up
+    # to 30 s): wait 1 s for the connections, then stop the nodes all the same.
     config = uvicorn.Config(app, log_level="warning", access_log=False, timeout_keep_alive=30,
-                            **secure)
+                            timeout_graceful_shutdown=1, **secure)
     uvicorn.Server(config).run(sockets=[sock])
 
 

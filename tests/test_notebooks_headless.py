@@ -11,6 +11,7 @@ import pandas as pd
 
 from helpers.media import is_valid_mp3
 from helpers.timings import read_timings
+from tests.test_notebook_files import TOKEN_LIKE
 from tests.tutorial_run import BROKEN, GOOD, ROOT, TutorialRun
 
 
@@ -62,12 +63,21 @@ def test_08_cleans_up_after_failures(tutorial_run: TutorialRun) -> None:
     assert "✓ no pool left" in cleanup
 
 
-def test_no_key_or_signature_in_any_executed_notebook(tutorial_run: TutorialRun) -> None:
+def test_the_run_signs_in_with_microsoft_entra_id(tutorial_run: TutorialRun) -> None:
+    settings = tutorial_run.text("01_authenticate.ipynb")
+    assert "authentication:  Microsoft Entra ID" in settings
+    assert "https://127.0.0.1:" in settings and "Batch key" not in settings
+
+
+def test_no_key_token_or_signature_in_any_executed_notebook(tutorial_run: TutorialRun) -> None:
     keys = tutorial_run.keys
-    assert keys["batch_key"] and keys["storage_key"]
+    secrets = [keys[name] for name in ("batch_key", "storage_key", "token_key",
+                                       "identity_header")]
+    assert all(secrets)
     notebooks = list(tutorial_run.executed.glob("*.ipynb"))
     assert notebooks
     for notebook in notebooks:
         text = Path(notebook).read_text()
-        assert keys["batch_key"] not in text and keys["storage_key"] not in text, notebook.name
+        assert not [secret for secret in secrets if secret in text], notebook.name
         assert "sig=" not in text, notebook.name
+        assert not TOKEN_LIKE.search(text), notebook.name

@@ -1,5 +1,6 @@
 """The suite's one headless run of the tutorial (`make tutorial`'s runner, 00 onwards), on a
-learner's own awkward inputs: hostile file names and broken media side by side.
+learner's own awkward inputs: hostile file names and broken media side by side, signed in with
+Microsoft Entra ID (the English edition's nbval run signs in with Shared Key).
 
 Every test that needs an end-to-end run reads this one (the `tutorial_run` fixture) instead of
 starting its own: a run costs a minute, and each new notebook joins it.
@@ -75,6 +76,7 @@ def run_tutorial(folder: Path) -> TutorialRun:
     seed_inputs(work / "inputs", folder)
     state = StateDir(folder / "localbatch")
     env = {**os.environ, "LOCALBATCH_HOME": str(state.path), "BATCH_TARGET": "local",
+           "BATCH_AUTH": "entra",   # Microsoft Entra ID, all the way: localbatch's own tokens
            "BATCH_NOTEBOOKS_WORKDIR": str(work),
            "BATCH_NOTEBOOKS_ENV_FILE": str(folder / "settings.env")}
     try:

@@ -3,6 +3,8 @@ and no key or SAS signature in any log."""
 
 from __future__ import annotations
 
+import time
+
 import psutil
 import pytest
 import requests
@@ -10,8 +12,10 @@ from azure.batch import BatchClient, models
 from azure.core.exceptions import HttpResponseError, ResourceNotFoundError
 from azure.storage.blob import BlobServiceClient, ContainerSasPermissions
 
+from localbatch import tokens
 from localbatch.statedir import StateDir
 from tests.conftest import container_url, output_file, wait_tasks
+from tests.test_notebook_files import TOKEN_LIKE
 
 WRITE = ContainerSasPermissions(write=True, create=True)
 
@@ -108,10 +112,11 @@ def test_output_through_a_link_out_of_the_task_is_refused(
                     .list_blobs(name_starts_with=f"{job}/"))
 
 
-def test_no_key_or_sas_signature_in_any_log(state: StateDir, batch: BatchClient, job: str,
+def test_no_key_token_or_sas_signature_in_any_log(state: StateDir, batch: BatchClient, job: str,
                                             blobs, endpoints, containers) -> None:
-    """After tasks that moved files by SAS (and one whose upload was refused), the logs of the
-    service, Azurite and every node hold neither key nor signature."""
+    """After tasks that moved files by SAS (and one whose upload was refused), tokens issued and
+    refused, the logs of the service, Azurite and every node hold no key, token, SAS signature,
+    IDENTITY_HEADER or the CA's private key."""
     url = container_url(blobs, endpoints, containers["output"], WRITE)
     read_only = container_url(blobs, endpoints, containers["output"],
                               ContainerSasPermissions(read=True))
@@ -123,12 +128,25 @@ def test_no_key_or_sas_signature_in_any_log(state: StateDir, batch: BatchClient,
                                                                 "tasksuccess")])])
     wait_tasks(batch, job)
     keys = state.keys()
+    identity = state.identity()
+    token = requests.get(endpoints["IDENTITY_ENDPOINT"], timeout=30,
+                         params={"resource": tokens.BATCH_AUDIENCE},
+                         headers={"X-IDENTITY-HEADER": keys["identity_header"]}).json()
+    assert requests.get(endpoints["IDENTITY_ENDPOINT"], headers={"X-IDENTITY-HEADER": "wrong"},
+                        params={"resource": tokens.BATCH_AUDIENCE}, timeout=30).status_code == 401
+    expired = tokens.issue(identity, tokens.BATCH_AUDIENCE, now=time.time() - 7200)[0]
+    for bearer in (token["access_token"], expired):
+        requests.get(f"{endpoints['BATCH_ACCOUNT_URL']}/pools?api-version=2025-06-01",
+                     headers={"Authorization": f"Bearer {bearer}"}, timeout=30)
+    ca_key = (state.path / "tls" / "ca-key.pem").read_text().splitlines()[1]
+    secrets = [keys[name] for name in ("batch_key", "storage_key", "token_key", "identity_header")]
     logs = list(state.logs.glob("*.log"))
     assert len(logs) >= 3  # service, azurite, nodes
     for log in logs:
         text = log.read_text(errors="replace")
-        assert keys["batch_key"] not in text and keys["storage_key"] not in text, log.name
+        assert not [secret for secret in [*secrets, ca_key] if secret in text], log.name
         assert "sig=" not in text, log.name
+        assert not TOKEN_LIKE.search(text), log.name
     for name in ("fileuploadout.txt", "fileuploaderr.txt"):
         text = b"".join(batch.download_task_file(job, "refused", name)).decode()
         assert "sig=" not in text

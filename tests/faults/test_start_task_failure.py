@@ -12,7 +12,7 @@ from azure.batch import models
 
 from localbatch.control import down
 from localbatch.statedir import StateDir
-from tests.conftest import batch_client, pool_options
+from tests.conftest import batch_client, pool_options, trusted
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -29,7 +29,7 @@ def test_notebook_03_shows_a_failed_start_task(tmp_path: Path) -> None:
                                text=True, timeout=300, check=False)
         assert first.returncode == 0, first.stderr
         # the learner's pool already exists, and its start task fails (say, apt-get's lock)
-        batch = batch_client(state.endpoints())
+        batch = batch_client(trusted(state).endpoints())
         batch.create_pool(pool_options("LinuxFFmpegPool", 1, models.BatchStartTask(
             command_line="/bin/bash -c 'echo E: Could not get lock /var/lib/dpkg/lock >&2; "
                          "exit 100'", wait_for_success=True)))
