@@ -20,7 +20,7 @@ from azure.batch import BatchClient, models
 from azure.core.credentials import AzureNamedKeyCredential
 from azure.storage.blob import BlobServiceClient
 
-from localbatch.control import down, up
+from localbatch.control import down, trust_variables, up
 from localbatch.statedir import StateDir
 from tests.pools import install_ffmpeg, tutorial_pool
 
@@ -55,20 +55,21 @@ class Instance:
 
 
 @contextmanager
-def localbatch(max_nodes: int = 8) -> Iterator[Instance]:
-    """A fresh localbatch in a temp folder (never the learner's .localbatch), removed after."""
+def localbatch(max_nodes: int = 8, scheme: str = "https") -> Iterator[Instance]:
+    """A fresh localbatch in a temp folder (never the learner's .localbatch), removed after;
+    this process trusts its CA meanwhile, as a shell does after `localbatch env`."""
     folder = Path(tempfile.mkdtemp(prefix="bench-localbatch-"))
     state = StateDir(folder)
-    previous = os.environ.get("LOCALBATCH_MAX_NODES")
+    before = dict(os.environ)
     os.environ["LOCALBATCH_MAX_NODES"] = str(max_nodes)   # up() passes our environment on
     try:
-        yield Instance(state, up(state))
+        endpoints = up(state, scheme)
+        os.environ.update(trust_variables(state, dict(os.environ)))
+        yield Instance(state, endpoints)
     finally:
         down(state)
-        if previous is None:
-            os.environ.pop("LOCALBATCH_MAX_NODES", None)
-        else:
-            os.environ["LOCALBATCH_MAX_NODES"] = previous
+        os.environ.clear()
+        os.environ.update(before)
         shutil.rmtree(folder, ignore_errors=True)
 
 

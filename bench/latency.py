@@ -64,21 +64,28 @@ def _latencies(batch, job_id: str) -> tuple[list[float], list[float]]:
 
 
 def run(count: int = 200, repeats: int = 3, nodes: int = 2, single: int = 20) -> list[Row]:
+    """Over https (the default), then over http (`up --http`) for comparison."""
+    return [row for scheme in ("https", "http")
+            for row in _run(scheme, count, repeats, nodes, single)]
+
+
+def _run(scheme: str, count: int, repeats: int, nodes: int, single: int) -> list[Row]:
     slots = -(-count // nodes)   # enough slots for every task at once
     runs = []
-    with localbatch() as inst:
+    with localbatch(scheme=scheme) as inst:
         batch = batch_client(inst.endpoints)
         start_pool(batch, nodes, slots)
         for r in range(repeats):
             runs.append(burst(batch, f"latency-{r}", count))
-            print(f"  repeat {r + 1}: creation→running p50 {percentile(runs[-1][0], 50):.1f} ms, "
-                  f"exit→completed p50 {percentile(runs[-1][1], 50):.1f} ms")
+            print(f"  {scheme} repeat {r + 1}: creation→running p50 "
+                  f"{percentile(runs[-1][0], 50):.1f} ms, exit→completed p50 "
+                  f"{percentile(runs[-1][1], 50):.1f} ms")
         alone = one_at_a_time(batch, "latency-single", single)
     rows = []
     for index, name in enumerate(("creation → running", "exit → completed")):
         p50 = median([percentile(r[index], 50) for r in runs])
         p95 = median([percentile(r[index], 95) for r in runs])
-        rows += [Row(f"{count} tasks at once, {nodes}×{slots} slots: {name}, p50",
+        rows += [Row(f"{count} tasks at once over {scheme}, {nodes}×{slots} slots: {name}, p50",
                      f"{p50:.1f} ms", f"< {TARGET_MS} ms", p50 < TARGET_MS),
                  Row(f"… {name}, p95 (medians over n={repeats})", f"{p95:.1f} ms"),
                  Row(f"… one task at a time ({single}): {name}, p50 / p95",
