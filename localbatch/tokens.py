@@ -15,7 +15,7 @@ from dataclasses import dataclass
 import jwt
 
 LIFETIME = 60 * 60                # seconds; Entra ID's access tokens last 60–90 minutes
-LEEWAY = 5 * 60                   # clock skew allowed on nbf and exp, as Entra ID's validators do
+LEEWAY = 5 * 60                   # clock skew allowed on nbf and exp: Microsoft.IdentityModel's default
 BATCH_AUDIENCE = "https://batch.core.windows.net/"
 ISSUER = "https://sts.windows.net/{tenant}/"
 ALGORITHM = "HS256"
