@@ -20,9 +20,11 @@ TEXT_FIELDS = [name for name, _, secret in FIELDS if not secret]
 
 @pytest.fixture
 def environ() -> Iterator[None]:
-    """Undo what submit() writes into os.environ for the kernel (BATCH_* and STORAGE_*)."""
+    """Undo what submit() writes into os.environ for the kernel (BATCH_*, STORAGE_* and
+    localbatch's IDENTITY_*)."""
     def ours() -> dict[str, str]:
-        return {k: v for k, v in os.environ.items() if k.startswith(("BATCH_", "STORAGE_"))}
+        return {k: v for k, v in os.environ.items()
+                if k.startswith(("BATCH_", "STORAGE_", "IDENTITY_"))}
     before = ours()
     yield
     for name in ours():
@@ -256,8 +258,18 @@ def test_entra_saves_no_keys(env_path: Path, endpoints: dict[str, str],
     saved = read_env_file(env_path)
     assert saved["BATCH_AUTH"] == "entra"
     assert not any(name in saved for name in KEY_FIELDS)
-    assert "✗" in form.result.value  # bearer tokens over localbatch's plain http: refused
+    assert "✗" in form.result.value  # a token localbatch did not issue: refused
     assert "\n" not in form.result.value
+
+
+def test_local_offers_entra_and_connects_with_localbatchs_tokens(env_path: Path) -> None:
+    form = CredentialsForm()
+    assert displayed(form.auth) and not displayed(form.azure_box)
+    form.auth.value = "entra"
+    settings = form.submit()
+    assert "✓" in form.result.value, form.result.value
+    assert settings is not None and (settings.target, settings.auth) == ("local", "entra")
+    assert read_env_file(env_path) == {"BATCH_TARGET": "local", "BATCH_AUTH": "entra"}
 
 
 def test_environ_fixture_restores_the_variables(environ) -> None:
