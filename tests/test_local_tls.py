@@ -145,12 +145,17 @@ def test_an_http_instance_is_restarted_over_tls_and_keeps_its_blobs(tmp_path: Pa
         blobs.create_container("kept").upload_blob("note.txt", b"still here")
         ports = state.ports()
         del ports["scheme"]
-        state.save_ports(ports)   # as an older localbatch wrote it
+        state.save_ports(ports)   # as an older localbatch wrote it, with only the two keys
+        keys = state.keys()
+        (state.path / "keys.json").write_text(json.dumps(
+            {name: keys[name] for name in ("batch_key", "storage_key")}))
         assert localbatch(state, "status").returncode == 0
         pids = state.pid("service"), state.pid("azurite")
         secure = up(state)
         assert (state.pid("service"), state.pid("azurite")) != pids
         assert secure["BATCH_ACCOUNT_URL"] == plain["BATCH_ACCOUNT_URL"].replace("http:", "https:")
+        assert secure["BATCH_ACCOUNT_KEY"] == plain["BATCH_ACCOUNT_KEY"]   # the same account
+        assert secure["IDENTITY_HEADER"]
         trusted(state)
         blobs = BlobServiceClient(secure["STORAGE_BLOB_URL"], credential={
             "account_name": secure["STORAGE_ACCOUNT_NAME"],
