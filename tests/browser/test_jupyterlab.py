@@ -28,6 +28,7 @@ import pytest
 
 from conftest import nodes_ready, pool_options, wait_for, wait_tasks
 from helpers.credentials import FIELDS
+from helpers.solutions import hint
 
 pytestmark = pytest.mark.browser
 
@@ -234,6 +235,21 @@ def test_credentials_form_connects_locally_and_explains_a_wrong_key(
     expect(form).to_be_visible()
     result = form.locator(".widget-html")
     page.screenshot(path=artifacts / "01-notebook-run.png")
+
+    # Run All did not solve the exercise: the closed solution printed the hint, not its answer.
+    expect(outputs.filter(has_text=hint())).to_be_visible()
+    assert "403 AuthenticationFailed" not in page.locator("body").inner_text()
+    # Opened on purpose, and run, it shows its answer.
+    cells = page.locator(".jp-CodeCell")
+    closed = [i for i in range(cells.count())
+              if cells.nth(i).locator(".jp-InputPlaceholder").count()]
+    assert len(closed) == 1, "01 has one solution, closed"
+    solution = cells.nth(closed[0])
+    solution.locator(".jp-InputPlaceholder").click()
+    expect(solution.locator(".jp-InputArea-editor")).to_be_visible()
+    page.keyboard.press("Shift+Enter")
+    expect(outputs.filter(has_text="403 AuthenticationFailed")).to_be_visible(timeout=SLOW)
+    page.screenshot(path=artifacts / "01-solution-opened.png")
 
     # Local: nothing to type.
     local = form.get_by_role("button", name="Local (no account)")
