@@ -123,7 +123,7 @@ class Pools:
             want = pool[target_name]
             for _ in range(want - len(mine)):
                 if self._total_nodes() >= self.max_nodes:
-                    errors_seen.append(self._quota_error())
+                    errors_seen.append(self._quota_error(dedicated))
                     break
                 self.nodes.add(pool_key, new_node_doc(self.base_url, pool, dedicated))
             surplus = sorted(mine, key=lambda n: n["runningTasksCount"])[: max(0, len(mine) - want)]
@@ -137,8 +137,12 @@ class Pools:
         self.registry.save_pool(pool)
         self.node_allocated(pool_key)
 
-    def _quota_error(self) -> dict:
-        return {"code": "AccountCoreQuotaReached",
+    def _quota_error(self, dedicated: bool) -> dict:
+        """The codes of .NET's PoolResizeErrorCodes: AccountCoreQuotaReached for dedicated
+        cores, AccountLowPriorityCoreQuotaReached for Spot (low-priority) ones. The table also
+        lists AccountSpotCoreQuotaReached; which of the two Azure answers today is not verified."""
+        return {"code": "AccountCoreQuotaReached" if dedicated else
+                "AccountLowPriorityCoreQuotaReached",
                 "message": f"The local node quota ({self.max_nodes} nodes in all pools) was "
                            "reached; set LOCALBATCH_MAX_NODES to allow more.",
                 "values": [{"name": "MaxNodes", "value": str(self.max_nodes)}]}

@@ -9,11 +9,15 @@ from __future__ import annotations
 import pytest
 from azure.batch import BatchClient, models
 
+from localbatch.control import down, up
+from localbatch.statedir import StateDir
 from tests.conftest import (
     START_ONLY,
+    batch_client,
     delete_pool,
     nodes_ready,
     pool_options,
+    trusted,
     unique,
     wait_for,
 )
@@ -82,3 +86,25 @@ def test_start_task_environment(batch: BatchClient, start_pool: str, endpoints: 
     assert "AZ_BATCH_JOB_ID" not in env
     assert "AZ_BATCH_TASK_ID" not in env
     assert_no_service_secrets(env, raw, endpoints)
+
+
+@pytest.mark.parametrize(("dedicated", "spot", "code"), [
+    (2, 0, "AccountCoreQuotaReached"), (0, 2, "AccountLowPriorityCoreQuotaReached")])
+def test_the_local_quota_names_dedicated_or_spot_cores(
+        tmp_path, monkeypatch: pytest.MonkeyPatch, dedicated: int, spot: int, code: str) -> None:
+    """Over LOCALBATCH_MAX_NODES, the pool stops short with the code Azure's table
+    (PoolResizeErrorCodes) gives that kind of core quota."""
+    monkeypatch.setenv("LOCALBATCH_MAX_NODES", "1")
+    state = StateDir(tmp_path / "state")
+    up(state)
+    try:
+        batch = batch_client(trusted(state).endpoints())
+        options = pool_options("quota", 0)
+        options.target_dedicated_nodes, options.target_low_priority_nodes = dedicated, spot
+        batch.create_pool(options)
+        wait_for(lambda: batch.get_pool("quota").allocation_state == "steady", 60, "a steady pool")
+        pool = batch.get_pool("quota")
+        assert [error.code for error in pool.resize_errors] == [code]
+        assert pool.current_dedicated_nodes + pool.current_low_priority_nodes == 1
+    finally:
+        down(state)
