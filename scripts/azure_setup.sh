@@ -17,7 +17,7 @@ usage() {
     cat <<'EOF'
 Usage: scripts/azure_setup.sh --location REGION --batch-account NAME --storage-account NAME
                               [--resource-group GROUP] [--assignee USER]... [--no-roles]
-                              [--env-file PATH]
+                              [--env-file PATH] [--budget AMOUNT --budget-email ADDRESS]
 
   --location         Azure region, e.g. westeurope
   --batch-account    Batch account name: 3-24 lowercase letters and digits
@@ -27,6 +27,9 @@ Usage: scripts/azure_setup.sh --location REGION --batch-account NAME --storage-a
   --no-roles         skip the role assignments (Shared Key only)
   --env-file PATH    write the settings for notebook 01, keys included, to PATH (a new file,
                      mode 600); without it, the keys are not fetched at all
+  --budget AMOUNT    a monthly cost budget on the resource group, in your billing currency,
+                     with e-mail alerts at 80% and 100% of it and when the forecast passes 100%
+  --budget-email     who gets the budget's alerts (needed with --budget)
 EOF
 }
 
@@ -41,11 +44,12 @@ run() {  # show each command that changes something, then run it
     az "$@"
 }
 
-group="batch-notebooks" location="" batch="" storage="" env_file="" roles=1
+group="batch-notebooks" location="" batch="" storage="" env_file="" roles=1 budget="" email=""
 assignees=()
 while [ $# -gt 0 ]; do
     case "$1" in
-        --location|--batch-account|--storage-account|--resource-group|--assignee|--env-file)
+        --location|--batch-account|--storage-account|--resource-group|--assignee|--env-file|\
+        --budget|--budget-email)
             [ $# -ge 2 ] && [ -n "$2" ] || die "$1 needs a value"
             case "$1" in
                 --location) location="$2" ;;
@@ -54,6 +58,8 @@ while [ $# -gt 0 ]; do
                 --resource-group) group="$2" ;;
                 --assignee) assignees+=("$2") ;;
                 --env-file) env_file="$2" ;;
+                --budget) budget="$2" ;;
+                --budget-email) email="$2" ;;
             esac
             shift 2 ;;
         --no-roles) roles=0; shift ;;
@@ -71,6 +77,16 @@ for pair in "batch-account:$batch" "storage-account:$storage"; do
 done
 [[ "$group" =~ ^[-A-Za-z0-9._()]{1,90}$ ]] \
     || die "--resource-group '$group': use up to 90 letters, digits and -._()"
+if [ -n "$budget" ]; then
+    [[ "$budget" =~ ^[0-9]+(\.[0-9]{1,2})?$ ]] && [[ ! "$budget" =~ ^0+(\.0+)?$ ]] \
+        || die "--budget '$budget': give a positive amount in your billing currency, e.g. 50"
+    [ -n "$email" ] || die "--budget needs --budget-email ADDRESS: who gets the alerts"
+fi
+if [ -n "$email" ]; then
+    [ -n "$budget" ] || die "--budget-email needs --budget AMOUNT"
+    [[ "$email" =~ ^[^@[:space:]\"\\]+@[^@[:space:]\"\\]+\.[^@[:space:]\"\\]+$ ]] \
+        || die "--budget-email '$email': give one e-mail address, e.g. teacher@example.com"
+fi
 if [ -n "$env_file" ] && [ -e "$env_file" ]; then
     die "$env_file exists: remove it or choose another --env-file (it is never overwritten)"
 fi
@@ -138,7 +154,32 @@ if [ "$spot" = 0 ]; then
     echo "  portal (Batch account > Quotas), or use dedicated nodes."
 fi
 
-# 6. The settings for notebook 01.
+# 6. A budget with e-mail alerts. Through the REST API (Microsoft.Consumption/budgets,
+# api-version 2024-08-01), as Learn's budget tutorial recommends over the CLI's preview command
+# group: `az consumption budget create` cannot attach alerts. PUT creates or updates it.
+if [ -n "$budget" ]; then
+    subscription=$(az account show --query id --output tsv)
+    year=$(date -u +%Y) month=$(date -u +%m)
+    name="batch-notebooks-budget"
+    alert() {  # alert TYPE THRESHOLD: one notification
+        printf '"%s_GreaterThan_%s_Percent":{"enabled":true,"operator":"GreaterThan",' "$1" "$2"
+        printf '"threshold":%s,"thresholdType":"%s","contactEmails":["%s"]}' "$2" "$1" "$email"
+    }
+    body=$(printf '{"properties":{"category":"Cost","amount":%s,"timeGrain":"Monthly",' "$budget"
+           printf '"timePeriod":{"startDate":"%s-%s-01T00:00:00Z","endDate":"%s-%s-01T00:00:00Z"},' \
+               "$year" "$month" "$((year + 1))" "$month"
+           printf '"notifications":{%s,%s,%s}}}' "$(alert Actual 80)" "$(alert Actual 100)" \
+               "$(alert Forecasted 100)")
+    run rest --method put --output none --body "$body" --url \
+        "https://management.azure.com/subscriptions/$subscription/resourceGroups/$group/providers/Microsoft.Consumption/budgets/$name?api-version=2024-08-01"
+    echo "Budget $name on $group: $budget a month (your billing currency), for a year; e-mail to"
+    echo "  $email at 80% and 100% of it, and when the forecast passes 100%. A budget only alerts:"
+    echo "  it stops nothing. Cost data comes 8-24 hours late and budgets are checked once a day,"
+    echo "  so delete the pools (notebook 08) yourself. Some offers (Azure for Students,"
+    echo "  Sponsorship) have no budgets."
+fi
+
+# 7. The settings for notebook 01.
 cat <<EOF
 
 Settings for notebook 01 (target Azure):

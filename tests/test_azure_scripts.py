@@ -87,6 +87,7 @@ if state.get("offline") and command != "account show":
 elif command == "account show":
     if state.get("logged_out"):
         fail("Please run 'az login' to setup account.")
+    answer({"id": "0000"})
 elif command == "group show":
     if opt("--name") not in groups:
         fail("ResourceGroupNotFound")
@@ -124,6 +125,10 @@ elif command == "role assignment create":
                   "assignee": opt("--assignee"), "role": opt("--role"), "scope": opt("--scope")})
 elif command == "role assignment delete":
     state["roles"] = [r for r in roles if r["id"] != opt("--ids")]
+elif command == "rest":
+    if opt("--method") != "put" or "/providers/Microsoft.Consumption/budgets/" not in opt("--url"):
+        fail(f"fake az rest does not know: {opt('--method')} {opt('--url')}")
+    state.setdefault("budgets", {})[opt("--url")] = json.loads(opt("--body"))
 elif command == "resource list":
     answer([r for r in resources.values() if r["group"] == opt("--resource-group")])
 else:
@@ -261,6 +266,42 @@ def test_setup_says_to_sign_in_and_warns_of_a_spot_quota_of_zero(azure: Azure) -
     done = azure.run(SETUP, *ARGS)
     assert done.returncode == 0 and "Spot quota is 0: notebook 03's pool will get no nodes" \
         in done.stdout
+
+
+def test_setup_makes_a_monthly_budget_with_e_mail_alerts(azure: Azure) -> None:
+    done = azure.run(SETUP, *ARGS, "--budget", "50", "--budget-email", "teacher@example.com")
+    assert done.returncode == 0, done.stderr
+    (url, body), = azure.world()["budgets"].items()
+    assert url == ("https://management.azure.com/subscriptions/0000/resourceGroups/kit-rg/"
+                   "providers/Microsoft.Consumption/budgets/batch-notebooks-budget"
+                   "?api-version=2024-08-01")
+    budget = body["properties"]
+    assert (budget["category"], budget["amount"], budget["timeGrain"]) == ("Cost", 50, "Monthly")
+    start, end = budget["timePeriod"]["startDate"], budget["timePeriod"]["endDate"]
+    assert start.endswith("-01T00:00:00Z") and int(end[:4]) == int(start[:4]) + 1
+    assert {(n["thresholdType"], n["threshold"], n["operator"], tuple(n["contactEmails"]))
+            for n in budget["notifications"].values()} == {
+        ("Actual", 80, "GreaterThan", ("teacher@example.com",)),
+        ("Actual", 100, "GreaterThan", ("teacher@example.com",)),
+        ("Forecasted", 100, "GreaterThan", ("teacher@example.com",))}
+    assert "A budget only alerts:" in done.stdout and "it stops nothing" in done.stdout
+    plain = Azure(azure.home / "plain")
+    assert plain.run(SETUP, *ARGS).returncode == 0
+    assert "budgets" not in plain.world() and not any(c[0] == "rest" for c in plain.calls())
+
+
+@pytest.mark.parametrize(("args", "message"), [
+    (["--budget", "50"], "--budget needs --budget-email ADDRESS"),
+    (["--budget", "0", "--budget-email", "t@example.com"], "--budget '0': give a positive amount"),
+    (["--budget", "ten", "--budget-email", "t@example.com"], "--budget 'ten': give a positive"),
+    (["--budget-email", "t@example.com"], "--budget-email needs --budget AMOUNT"),
+    (["--budget", "50", "--budget-email", 'x"}@e.com'], "give one e-mail address"),
+])
+def test_a_bad_budget_option_is_named_before_asking_azure(azure: Azure, args: list[str],
+                                                          message: str) -> None:
+    done = azure.run(SETUP, *ARGS, *args)
+    assert done.returncode == 2 and message in done.stderr, done.stderr
+    assert azure.calls() == []
 
 
 def test_teardown_asks_then_deletes_roles_and_group(azure: Azure) -> None:
