@@ -30,8 +30,9 @@ DOCS = ROOT / "docs"
 # The markdown pages rendered beside the notebooks, in the order the index lists them, and the
 # words of the pages themselves, per edition (the Czech one is built from notebooks/cs/).
 DOC_PAGES = {"en": ("what-the-original-sample-got-wrong", "cheat-sheet", "troubleshooting",
-                    "instructor-notes"),
-             "cs": ("cs/tahak", "cs/reseni-problemu", "cs/glosar")}
+                    "instructor-notes", "workshop", "before-the-class", "feedback"),
+             "cs": ("cs/tahak", "cs/reseni-problemu", "cs/glosar", "cs/pred-kurzem",
+                    "cs/zpetna-vazba")}
 WORDS = {
     "en": {"solution": "Solution", "practice": "practice copy", "title": "Batch Notebooks: handouts",
            "intro": "Convert videos in parallel with Azure Batch, one notebook per step. Each "
@@ -61,11 +62,15 @@ PAGE = """<!DOCTYPE html>
 <style>body{{font-family:system-ui,sans-serif;max-width:60rem;margin:2rem auto;padding:0 1rem;
 line-height:1.5}} table{{border-collapse:collapse}} td,th{{border:1px solid #ccc;padding:.3rem .5rem;
 vertical-align:top}} code{{background:#f3f3f3;padding:0 .2rem}} img{{max-width:100%}}
+li.task-list-item{{list-style:none}}
 @media print{{body{{font-size:8.5pt;line-height:1.25;margin:0;max-width:none}}
 h1{{font-size:13pt;margin:0 0 .3rem}} h2{{font-size:10pt;margin:.5rem 0 .2rem}}
 td,th{{padding:.05rem .25rem}} pre{{margin:.2rem 0}}}}</style></head>
 <body>{body}</body></html>
 """
+# mistune.html's plugins, and task lists: the checklists print as boxes to tick.
+MARKDOWN = mistune.create_markdown(escape=False, plugins=["strikethrough", "footnotes", "table",
+                                                          "speedup", "task_lists"])
 # nbconvert's lab template, with solution cells in a closed <details> and alt text on images.
 TEMPLATE = """{%- extends 'index.html.j2' -%}
 {% block codecell %}
@@ -186,7 +191,7 @@ def download_link(path: Path, label: str) -> str:
 def doc_page(name: str, language: str) -> tuple[str, str]:
     """A docs/ markdown file as a handout page (links to its sibling docs kept working)."""
     text = (DOCS / f"{name}.md").read_text(encoding="utf-8")
-    body = mistune.html(text)
+    body = MARKDOWN(text)
     for other in DOC_PAGES[language]:
         body = body.replace(f'href="{Path(other).name}.md', f'href="{Path(other).name}.html')
     for other in DOC_PAGES["en"]:  # a Czech page's links to English ones, one folder up

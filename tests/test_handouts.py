@@ -16,7 +16,7 @@ import pytest
 ROOT = Path(__file__).resolve().parent.parent
 NOTEBOOKS = sorted((ROOT / "notebooks").glob("[0-9][0-9]_*.ipynb"))
 DOC_PAGES = ("what-the-original-sample-got-wrong", "cheat-sheet", "troubleshooting",
-             "instructor-notes")
+             "instructor-notes", "workshop", "before-the-class", "feedback")
 WIDGET_TEXT = re.compile(r"\w\((children|value|description|layout|options)=|\bWidget\(")
 
 spec = importlib.util.spec_from_file_location("build_handouts",
@@ -47,6 +47,20 @@ def test_index_links_every_page_the_kit_and_practice_downloads(handouts: Path) -
                                                       and not ln[:2].isdigit()]
     assert "00 · Start here" in index and "Explore the task timings" in index
     assert "Cheat sheet" in index and "Troubleshooting" in index and "Instructor notes" in index
+    assert "Workshop plan" in index and "Before the class" in index and "Feedback form" in index
+
+
+def test_the_workshop_agenda_adds_up_to_three_hours(handouts: Path) -> None:
+    """The agenda's minutes, breaks included, sum to 180, and each row starts where the one
+    before ended."""
+    rows = re.findall(r"^\| (\d):(\d\d) \| *(\d*) *\|",
+                      (ROOT / "docs" / "workshop.md").read_text(), re.MULTILINE)
+    starts = [60 * int(h) + int(m) for h, m, _ in rows]
+    minutes = [int(n) for *_, n in rows[:-1]]
+    assert rows[-1][2] == "" and sum(minutes) == 180 and starts[-1] == 180
+    assert all(start + length == after for start, length, after in
+               zip(starts, minutes, starts[1:]))
+    assert "<td>0:45</td>" in (handouts / "workshop.html").read_text()
 
 
 @pytest.mark.parametrize("notebook", NOTEBOOKS, ids=lambda p: p.stem)
@@ -168,7 +182,7 @@ def test_the_czech_handouts_list_every_czech_page(handouts: Path) -> None:
         assert f'href="{notebook.stem}.html"' in index, notebook.name
         assert (czech / f"{notebook.stem}.html").exists()
         assert f'download="{notebook.name}"' in index
-    for page in ("tahak", "reseni-problemu", "glosar"):
+    for page in ("tahak", "reseni-problemu", "glosar", "pred-kurzem", "zpetna-vazba"):
         assert f'href="{page}.html"' in index and (czech / f"{page}.html").exists()
     assert "<summary>Řešení</summary>" in (czech / "01_authenticate.html").read_text()
     assert 'href="../instructor-notes.html"' in (czech / "tahak.html").read_text()
