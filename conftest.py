@@ -23,7 +23,7 @@ from helpers.settings import (
     read_env_file,
 )
 
-LEARNER_NAMES = (*AZURE_NAMES, *KEY_NAMES, "BATCH_AUTH", "STORAGE_BLOB_URL")
+LEARNER_NAMES = (*AZURE_NAMES, *KEY_NAMES, "BATCH_AUTH", "BATCH_LEARNER_ID", "STORAGE_BLOB_URL")
 LEARNER_ENV_FILE = env_file()
 LEARNER_ENVIRON = {name: os.environ[name] for name in LEARNER_NAMES if name in os.environ}
 LIVE_ENDPOINTS: dict[str, str] = {}

@@ -51,13 +51,18 @@ class CredentialsForm(w.VBox):
                 placeholder=tr("(kept)") if secret and saved.get(name) else "",
                 style={"description_width": "150px"}, layout=w.Layout(width="560px"))
             for name, label, secret in FIELDS}
+        self.learner = w.Text(value=saved.get("BATCH_LEARNER_ID", ""),
+                              description=tr("Learner id"),
+                              placeholder=tr("optional: e.g. ana, when a class shares one account"),
+                              style={"description_width": "150px"}, layout=w.Layout(width="560px"))
         self.connect = w.Button(description=tr("Connect"), button_style="primary", icon="plug")
         self.result = w.HTML(_failure(problem) if problem else "")
         self.azure_box = w.VBox(list(self.inputs.values()))
         self.target.observe(self._show, "value")
         self.auth.observe(self._show, "value")
         self.connect.on_click(lambda _: self.submit())
-        super().__init__([self.target, self.auth, self.azure_box, self.connect, self.result])
+        super().__init__([self.target, self.auth, self.azure_box, self.learner, self.connect,
+                          self.result])
         self._show()
 
     def _show(self, *_):
@@ -73,7 +78,8 @@ class CredentialsForm(w.VBox):
     def values(self) -> dict[str, str]:
         """What to save: the target, and for Azure the fields as typed. An emptied field clears
         its saved value ("" below); an empty key field keeps the saved key (it is never shown)."""
-        values = {"BATCH_TARGET": self.target.value, "BATCH_AUTH": self.auth.value}
+        values = {"BATCH_TARGET": self.target.value, "BATCH_AUTH": self.auth.value,
+                  "BATCH_LEARNER_ID": self.learner.value.strip()}
         if self.target.value == "azure":
             for name, label, secret in FIELDS:
                 if self.inputs[name].value.strip() or not secret:

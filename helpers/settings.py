@@ -9,6 +9,7 @@ state folder, so they are never saved.
 from __future__ import annotations
 
 import os
+import re
 import shlex
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -65,6 +66,12 @@ class Settings:
     auth: str = "key"  # "key" (Shared Key) or "entra" (Microsoft Entra ID)
     batch_key: str = field(default="", repr=False)
     storage_key: str = field(default="", repr=False)
+    learner: str = ""  # BATCH_LEARNER_ID: a class on one account keeps its names apart
+
+    def name(self, base: str) -> str:
+        """A pool, job or container name of this learner's own: "ana-input" for learner "ana",
+        the name as it is with no learner id."""
+        return f"{self.learner}-{base}" if self.learner else base
 
     @property
     def pace(self) -> Pace:
@@ -78,6 +85,8 @@ class Settings:
         if self.auth == "key":
             lines += [f"Batch key:       {_mask(self.batch_key)}",
                       f"Storage key:     {_mask(self.storage_key)}"]
+        if self.learner:
+            lines.append(f"learner id:      {self.learner}")
         return "\n".join(lines)
 
 
@@ -126,8 +135,8 @@ def local_settings(values: dict[str, str] | None = None) -> Settings:
     trusts localbatch's CA and finds its token endpoint, as a shell does after
     `eval "$(python -m localbatch env)"`."""
     from localbatch.control import LocalBatchError, state_dir, trust_variables, up
-    values = values if values is not None else os.environ
-    auth = _auth(values)
+    values = values if values is not None else {**read_env_file(), **os.environ}
+    auth, learner = _auth(values), _learner(values)
     state = state_dir()
     try:
         endpoints = up(state)
@@ -139,7 +148,7 @@ def local_settings(values: dict[str, str] | None = None) -> Settings:
         _check_local_entra(endpoints)
     return Settings("local", endpoints["BATCH_ACCOUNT_NAME"], endpoints["BATCH_ACCOUNT_URL"],
                     endpoints["STORAGE_ACCOUNT_NAME"], endpoints["STORAGE_BLOB_URL"], auth,
-                    endpoints["BATCH_ACCOUNT_KEY"], endpoints["STORAGE_ACCOUNT_KEY"])
+                    endpoints["BATCH_ACCOUNT_KEY"], endpoints["STORAGE_ACCOUNT_KEY"], learner)
 
 
 def _check_local_entra(endpoints: dict[str, str]) -> None:
@@ -166,6 +175,20 @@ def _forget_local_sign_in() -> None:
             os.environ.pop(name, None)
 
 
+LEARNER_ID = re.compile(r"[a-z0-9](?:[a-z0-9]|-(?=[a-z0-9])){0,19}")
+
+
+def _learner(values) -> str:
+    """BATCH_LEARNER_ID, checked so that "ID-input" is a valid container name (Storage: lowercase
+    letters, digits and single hyphens) and "ID-LinuxFFmpegPoolDedicated" a valid pool id."""
+    learner = values.get("BATCH_LEARNER_ID", "").strip()
+    if learner and not LEARNER_ID.fullmatch(learner):
+        raise SettingsError(tr(
+            "BATCH_LEARNER_ID is '{value}': use up to 20 lowercase letters and digits, with single "
+            "hyphens between them (for example ana or team-2).").format(value=learner))
+    return learner
+
+
 def _auth(values) -> str:
     auth = values.get("BATCH_AUTH", "key").strip().lower()
     if auth not in ("key", "entra"):
@@ -189,7 +212,7 @@ def load_settings() -> Settings:
 
 def azure_settings(values: dict[str, str]) -> Settings:
     """The Azure accounts named in `values` (the .env names); says which names are missing."""
-    auth = _auth(values)
+    auth, learner = _auth(values), _learner(values)
     needed = AZURE_NAMES + (KEY_NAMES if auth == "key" else ())
     missing = [name for name in needed if not values.get(name)]
     if missing:
@@ -200,4 +223,4 @@ def azure_settings(values: dict[str, str]) -> Settings:
     return Settings(
         "azure", values["BATCH_ACCOUNT_NAME"], values["BATCH_ACCOUNT_URL"].rstrip("/"), storage,
         values.get("STORAGE_BLOB_URL") or f"https://{storage}.blob.core.windows.net", auth,
-        values.get("BATCH_ACCOUNT_KEY", ""), values.get("STORAGE_ACCOUNT_KEY", ""))
+        values.get("BATCH_ACCOUNT_KEY", ""), values.get("STORAGE_ACCOUNT_KEY", ""), learner)

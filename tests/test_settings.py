@@ -18,7 +18,7 @@ from helpers.settings import (
 
 ALL_NAMES = ("BATCH_TARGET", "BATCH_AUTH", "BATCH_ACCOUNT_NAME", "BATCH_ACCOUNT_URL",
              "BATCH_ACCOUNT_KEY", "STORAGE_ACCOUNT_NAME", "STORAGE_ACCOUNT_KEY",
-             "STORAGE_BLOB_URL")
+             "STORAGE_BLOB_URL", "BATCH_LEARNER_ID")
 AZURE = {
     "BATCH_ACCOUNT_NAME": "mybatch",
     "BATCH_ACCOUNT_URL": "https://mybatch.westeurope.batch.azure.com",
@@ -367,3 +367,36 @@ def test_a_hand_edited_line_with_an_open_quote_is_named_not_shown(env_path: Path
                               "No closing quotation.")
     assert "01_authenticate" in message
     assert "c2VjcmV0" not in message
+
+
+@pytest.mark.parametrize("learner", ["ana", "team-2", "a", "x" * 20, "3d"])
+def test_a_learner_id_goes_first_in_every_name(env_path: Path, monkeypatch: pytest.MonkeyPatch,
+                                               learner: str) -> None:
+    for name, value in {**AZURE, "BATCH_TARGET": "azure", "BATCH_LEARNER_ID": learner}.items():
+        monkeypatch.setenv(name, value)
+    settings = load_settings()
+    assert settings.name("input") == f"{learner}-input"
+    assert settings.name("LinuxFFmpegPool") == f"{learner}-LinuxFFmpegPool"
+    assert f"learner id:      {learner}" in repr(settings)
+
+
+def test_no_learner_id_keeps_the_names_as_they_are(env_path: Path,
+                                                   monkeypatch: pytest.MonkeyPatch) -> None:
+    for name, value in {**AZURE, "BATCH_TARGET": "azure"}.items():
+        monkeypatch.setenv(name, value)
+    settings = load_settings()
+    assert (settings.name("input"), settings.name("LinuxFFmpegJob")) == ("input", "LinuxFFmpegJob")
+    assert "learner id" not in repr(settings)
+
+
+@pytest.mark.parametrize("learner", ["Ana", "ana_b", "-ana", "ana-", "a--b", "x" * 21, "ana b"])
+def test_a_learner_id_that_would_make_bad_names_is_named(env_path: Path,
+                                                         monkeypatch: pytest.MonkeyPatch,
+                                                         learner: str) -> None:
+    for name, value in {**AZURE, "BATCH_TARGET": "azure", "BATCH_LEARNER_ID": learner}.items():
+        monkeypatch.setenv(name, value)
+    with pytest.raises(SettingsError) as caught:
+        load_settings()
+    assert str(caught.value) == (
+        f"BATCH_LEARNER_ID is '{learner.strip()}': use up to 20 lowercase letters and digits, "
+        "with single hyphens between them (for example ana or team-2).")
