@@ -103,15 +103,6 @@ def trust_bundle(files: Files, environ: dict[str, str]) -> Path:
     return path
 
 
-def bundle_lacks_ca(files: Files, bundle: str) -> bool:
-    """Whether a trust bundle (a learner's REQUESTS_CA_BUNDLE, say) leaves out the local CA."""
-    ca = PEM_BLOCK.findall(files.ca.read_bytes())[0]
-    try:
-        return ca not in PEM_BLOCK.findall(Path(bundle).read_bytes())
-    except OSError:
-        return True
-
-
 def _learners_bundle(name: str, value: str) -> Path:
     path = Path(value)
     try:

@@ -179,3 +179,17 @@ def test_up_http_reports_http_and_no_token_endpoint(tmp_path: Path) -> None:
         assert up(state)["BATCH_ACCOUNT_URL"].startswith("http://")   # the kit keeps the choice
     finally:
         down(state)
+
+
+def test_a_server_certificate_near_its_end_is_renewed(tmp_path: Path,
+                                                      monkeypatch: pytest.MonkeyPatch) -> None:
+    from cryptography import x509
+    files, _ = tls.ensure(tmp_path / "tls")
+    monkeypatch.setattr(tls, "SERVER_DAYS", 10)   # one made 10 days before its end
+    tls._issue(files, tls._load_key(files.ca_key), tls._load_cert(files.ca))
+    monkeypatch.undo()
+    ca = files.ca.read_bytes()
+    assert tls.ensure(tmp_path / "tls")[1] is True
+    renewed = x509.load_pem_x509_certificate(files.cert.read_bytes())
+    assert (renewed.not_valid_after_utc - renewed.not_valid_before_utc).days >= 800
+    assert files.ca.read_bytes() == ca   # the same CA: the shells' bundles still trust it
