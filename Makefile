@@ -17,7 +17,7 @@ SAMPLE ?= long
 EDITION ?= en
 SHA256 := $(shell command -v sha256sum >/dev/null && echo sha256sum || echo 'shasum -a 256')
 
-.PHONY: help setup tutorial lab notebooks translations handouts wheelhouse test test-fast test-live bench lint down clean
+.PHONY: help setup tutorial lab notebooks translations handouts grade wheelhouse test test-fast test-live bench lint down clean
 
 help: ## list the targets
 	@echo "Batch Notebooks: make TARGET"
@@ -74,6 +74,10 @@ lab: setup ## open the notebooks in JupyterLab (the kit's settings: no news pop-
 
 handouts: setup ## the committed notebooks as HTML pages with an index, the instructor's kit, and practice copies (and a zip), in outputs/handouts
 	$(VENV_PY) scripts/build_handouts.py
+
+grade: setup ## run one learner's practice copies headless against a fresh local service and say which exercises are done (NOTEBOOKS=DIR)
+	@test -n "$(NOTEBOOKS)" || { echo "make grade needs NOTEBOOKS=DIR: one learner's folder of practice copies" >&2; exit 2; }
+	$(VENV_PY) scripts/grade.py "$(NOTEBOOKS)"
 
 wheelhouse: ## gather every package make setup downloads into wheelhouse/ (copy it for offline set-ups)
 	$(PYTHON) -m pip download --dest wheelhouse/python -r constraints.txt 'setuptools>=69' wheel

@@ -239,6 +239,7 @@ def test_credentials_form_connects_locally_and_explains_a_wrong_key(
     # Run All did not solve the exercise: the closed solution printed the hint, not its answer.
     expect(outputs.filter(has_text=hint())).to_be_visible()
     assert "403 AuthenticationFailed" not in page.locator("body").inner_text()
+    expect(outputs.filter(has_text="✗ a wrong key is refused: keep the error")).to_be_visible()
     # Opened on purpose, and run, it shows its answer.
     cells = page.locator(".jp-CodeCell")
     closed = [i for i in range(cells.count())
