@@ -85,9 +85,10 @@ def test_a_broken_cell_fails_its_own_exercise_and_the_rest_are_graded(tmp_path: 
     assert done.returncode == 1, done.stderr[-2000:]
     lines = done.stdout.splitlines()
     assert lines[0].startswith("✗ 01 a wrong key is refused: keep the error")
-    assert [line.split(":")[0] for line in lines[1:3]] == [
-        "✗ 03 the nodes listed with select", "✗ 03 a pool of dedicated nodes"]
-    assert lines[3:] == ["✓ 04 a job that ends by itself", "1 of 4 exercises done"]
+    assert [line.split(":")[0] for line in lines[1:4]] == [
+        "✗ 02 the videos still to upload", "✗ 03 the nodes listed with select",
+        "✗ 03 a pool of dedicated nodes"]
+    assert lines[4:] == ["✓ 04 a job that ends by itself", "1 of 5 exercises done"]
 
 
 @pytest.mark.parametrize("kind", ["missing", "empty"])
