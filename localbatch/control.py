@@ -122,7 +122,7 @@ def trust_variables(state: StateDir, environ: dict[str, str]) -> dict[str, str]:
 def _command(state: StateDir, name: str) -> list[str]:
     https = state.scheme() == "https"
     if name == "azurite":
-        files = certificates(state)[0]
+        files = tls.Files(state.path / "tls")   # up() made them, or found them sound
         secure = ["--cert", str(files.cert), "--key", str(files.key), "--oauth", "basic"]
         return [azurite_binary(), "--blobHost", "127.0.0.1", "--blobPort",
                 str(state.ports()["blob"]), "--location", str(state.path / "azurite"),

@@ -147,7 +147,7 @@ class StateDir:
         (AZURE_BATCH_ENDPOINT, _ACCOUNT, _ACCESS_KEY) read them, with the same values; over
         https also where ManagedIdentityCredential asks for a token (App Service's protocol)."""
         keys, ports = self.keys(), self.ports()
-        scheme = self.scheme() or "http"
+        scheme = ports.get("scheme") or "http"
         kit = {
             "BATCH_ACCOUNT_NAME": BATCH_ACCOUNT,
             "BATCH_ACCOUNT_URL": f"{scheme}://127.0.0.1:{ports['batch']}",
