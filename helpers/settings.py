@@ -31,8 +31,11 @@ def env_file() -> Path:
 
 
 def workdir() -> Path:
-    """The folder for inputs, outputs and timing data (BATCH_NOTEBOOKS_WORKDIR to move it)."""
-    return Path(os.environ.get("BATCH_NOTEBOOKS_WORKDIR", ROOT / "outputs"))
+    """The folder for inputs, outputs and timing data (BATCH_NOTEBOOKS_WORKDIR to move it),
+    made if missing: a notebook opened out of order (06 before 02) still has somewhere to write."""
+    folder = Path(os.environ.get("BATCH_NOTEBOOKS_WORKDIR", ROOT / "outputs"))
+    folder.mkdir(parents=True, exist_ok=True)
+    return folder
 
 
 def _mask(secret: str) -> str:

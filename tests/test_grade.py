@@ -74,21 +74,24 @@ def test_empty_copies_fail_each_exercise_with_what_is_missing(tmp_path: Path) ->
     done = grade(practice(tmp_path / "ana", ("00", "01")))
     assert done.returncode == 1, done.stderr[-2000:]
     assert done.stdout.splitlines() == [
+        "✗ 00 the rounds of a job: define the function rounds",
         ("✗ 01 a wrong key is refused: keep the error list_pools raised in wrong_key_error "
-         "(status 403, AuthenticationFailed)"), "0 of 1 exercises done"]
+         "(status 403, AuthenticationFailed)"), "0 of 2 exercises done"]
 
 
 def test_a_broken_cell_fails_its_own_exercise_and_the_rest_are_graded(tmp_path: Path) -> None:
-    answers = {"ex-01-wrong-key": "raise RuntimeError('not yet')",
+    answers = {"ex-00-rounds": "def rounds(tasks, nodes, slots_per_node=1):\n    return 3",
+               "ex-01-wrong-key": "raise RuntimeError('not yet')",
                "ex-04-auto-job": solution("ex-04-auto-job-solution")}
     done = grade(practice(tmp_path / "bo", ("00", "01", "02", "03", "04"), answers))
     assert done.returncode == 1, done.stderr[-2000:]
     lines = done.stdout.splitlines()
-    assert lines[0].startswith("✗ 01 a wrong key is refused: keep the error")
-    assert [line.split(":")[0] for line in lines[1:4]] == [
+    assert lines[0] == "✗ 00 the rounds of a job: rounds(12, 4, 2) gives 3, not 2"
+    assert lines[1].startswith("✗ 01 a wrong key is refused: keep the error")
+    assert [line.split(":")[0] for line in lines[2:5]] == [
         "✗ 02 the videos still to upload", "✗ 03 the nodes listed with select",
         "✗ 03 a pool of dedicated nodes"]
-    assert lines[4:] == ["✓ 04 a job that ends by itself", "1 of 5 exercises done"]
+    assert lines[5:] == ["✓ 04 a job that ends by itself", "1 of 6 exercises done"]
 
 
 @pytest.mark.parametrize("kind", ["missing", "empty"])

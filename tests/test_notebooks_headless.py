@@ -59,7 +59,8 @@ def test_06_names_every_failed_task_with_its_stderr(tutorial_run: TutorialRun) -
 
 def test_08_cleans_up_after_failures(tutorial_run: TutorialRun) -> None:
     cleanup = tutorial_run.text("08_cleanup.ipynb")
-    assert "job 'LinuxFFmpegJob', pool 'LinuxFFmpegPool'" in cleanup
+    assert ("job 'LinuxFFmpegJob', job 'PreviewJob', pool 'LinuxFFmpegPool', container 'input', "
+            "container 'preview'") in cleanup
     assert "✓ no pool left" in cleanup
 
 

@@ -298,6 +298,12 @@ def test_credentials_form_connects_locally_and_explains_a_wrong_key(
     assert "BATCH_TARGET=azure" in lab.env_file.read_text().splitlines()
 
 
+def _check_cells(name: str) -> list[str]:
+    """The ids of a committed notebook's exercise checks (ex-NN-NAME-check)."""
+    cells = json.loads((ROOT / "notebooks" / name).read_text())["cells"]
+    return [cell["id"] for cell in cells if re.fullmatch(r"ex-\d\d-.+-check", cell.get("id", ""))]
+
+
 def _open(page, lab: Lab, name: str) -> None:
     from playwright.sync_api import expect
 
@@ -338,6 +344,13 @@ def test_monitor_shows_the_final_count_when_the_tasks_finished_before_it_ran(
         expect(bar).to_contain_text("100%")
         bar.scroll_into_view_if_needed()
         page.screenshot(path=artifacts / "06-progress-after-run-all.png")
+
+        # Run All left every one of 06's exercises undone: each closed solution printed the
+        # hint, not its answer, and each check says what is missing.
+        checks = _check_cells(MONITOR)
+        assert len(checks) >= 2, "06 has two exercises"
+        expect(outputs.filter(has_text=hint())).to_have_count(len(checks))
+        expect(outputs.filter(has_text=re.compile(r"^✗ .+: "))).to_have_count(len(checks))
     finally:
         for delete, ident in ((batch.begin_delete_job, job_id), (batch.begin_delete_pool, pool_id)):
             delete(ident, polling_interval=0.2).result()
