@@ -46,6 +46,7 @@ def use_scratch(folder: Path, auth: str = "key") -> None:
 
 
 os.environ["BATCH_NOTEBOOKS_SAMPLE"] = "short"   # 6-second clips, as the committed outputs have
+os.environ["LOCALBATCH_TIME_SCALE"] = "60"       # the autoscale clock of the committed outputs
 for name in LEARNER_NAMES:
     os.environ.pop(name, None)
 use_scratch(SCRATCH)

@@ -86,3 +86,15 @@ def _has_nodes(batch, pool_id: str) -> bool:
     """Whether the pool has a node that runs tasks, or one on its way."""
     return any(node.state not in ("unusable", "starttaskfailed", "leavingpool", "offline")
                for node in batch.list_nodes(pool_id, select=["state"]))
+
+
+def run_targets(run) -> dict[str, float]:
+    """The numbers an AutoScaleRun's results set ("$TargetLowPriorityNodes=2;…"), by name."""
+    values = {}
+    for part in (getattr(run, "results", None) or "").split(";"):
+        name, _, value = part.partition("=")
+        try:
+            values[name] = float(value)
+        except ValueError:
+            pass   # a vector, a time or a word: not a target
+    return values

@@ -154,6 +154,15 @@ def local_settings(values: dict[str, str] | None = None) -> Settings:
                     endpoints["BATCH_ACCOUNT_KEY"], endpoints["STORAGE_ACCOUNT_KEY"], learner)
 
 
+def autoscale_speed(settings: Settings) -> float:
+    """How many times faster than Azure's the target's autoscale clock runs: 1 on Azure; locally
+    localbatch's LOCALBATCH_TIME_SCALE (`make lab` and `make tutorial` set 10)."""
+    if settings.target != "local":
+        return 1.0
+    from localbatch.control import state_dir
+    return state_dir().time_scale()
+
+
 def _check_local_entra(endpoints: dict[str, str]) -> None:
     """Refuse what would send a real Microsoft Entra token to localbatch, or none at all."""
     if "IDENTITY_ENDPOINT" not in endpoints:

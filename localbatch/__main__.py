@@ -1,5 +1,5 @@
-"""`python -m localbatch up | down | status | env [--json] | kill-node POOL NODE`: run the local
-Batch service."""
+"""`python -m localbatch up | down | status | env [--json] | kill-node POOL NODE |
+preempt-node POOL NODE`: run the local Batch service."""
 
 from __future__ import annotations
 
@@ -11,6 +11,7 @@ import sys
 
 from .control import LocalBatchError, down, running, state_dir, trust_variables, up
 from .killnode import kill_node
+from .preempt import preempt_node
 
 TWO_TARGETS = ("DefaultAzureCredential in this shell now signs in to localbatch; before you use "
                "it with Azure, unset IDENTITY_ENDPOINT IDENTITY_HEADER (or open a new shell).")
@@ -33,6 +34,11 @@ def main(argv: list[str] | None = None) -> int:
                                             "(local only, not a Batch operation)")
     kill.add_argument("pool", help="the pool's id")
     kill.add_argument("node", help="the node's id")
+    preempt = sub.add_parser("preempt-node", help="take a Spot node back, as Azure may: its "
+                                                  "running tasks are requeued (local only, not "
+                                                  "a Batch operation)")
+    preempt.add_argument("pool", help="the pool's id")
+    preempt.add_argument("node", help="the Spot node's id")
     args = parser.parse_args(argv)
     state = state_dir(args.state_dir)
     try:
@@ -42,7 +48,9 @@ def main(argv: list[str] | None = None) -> int:
                   f"  Batch: {endpoints['BATCH_ACCOUNT_URL']}  account "
                   f"{endpoints['BATCH_ACCOUNT_NAME']}\n"
                   f"  Blob:  {endpoints['STORAGE_BLOB_URL']}\n"
-                  "  Keys:  python -m localbatch env")
+                  "  Keys:  python -m localbatch env"
+                  + (f"\n  Autoscale clock: {state.time_scale():g}x faster than Azure's "
+                     "(LOCALBATCH_TIME_SCALE)" if state.time_scale() != 1 else ""))
         elif args.command == "down":
             stopped = down(state)
             print("localbatch stopped: " + ", ".join(stopped) if stopped else
@@ -68,6 +76,10 @@ def main(argv: list[str] | None = None) -> int:
             kill_node(state, args.pool, args.node)
             print(f"killed node {args.node} of pool {args.pool}: localbatch requeues its "
                   "running tasks and restarts it")
+        elif args.command == "preempt-node":
+            preempt_node(state, args.pool, args.node)
+            print(f"preempted node {args.node} of pool {args.pool}: it stays preempted, and "
+                  "localbatch requeues its running tasks")
     except LocalBatchError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 1

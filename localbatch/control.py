@@ -11,7 +11,7 @@ import time
 from pathlib import Path
 
 from . import tls
-from .settings import retry_seconds
+from .settings import retry_seconds, time_scale
 from .statedir import (
     PROJECT_ROOT,
     STORAGE_ACCOUNT,
@@ -54,8 +54,9 @@ def up(state: StateDir, scheme: str | None = None) -> dict[str, str]:
     """Start whatever is not running yet (idempotent) and return the endpoints.
 
     `scheme` is https (the default) or http (`up --http`); None keeps what the folder served
-    last, and a folder made before localbatch served https moves to https. An instance that
-    serves another scheme, or an old certificate, is restarted: Azurite flushes its blobs on
+    last, and a folder made before localbatch served https moves to https. LOCALBATCH_TIME_SCALE,
+    when set, is the autoscale clock's speed (unset: what the folder ran last, else 1). An
+    instance that serves another scheme or speed, or an old certificate, is restarted: Azurite flushes its blobs on
     SIGTERM, and the service requeues what was running.
 
     Azurite first, and the service only once Azurite answers: the service's recovery restarts
@@ -63,6 +64,7 @@ def up(state: StateDir, scheme: str | None = None) -> dict[str, str]:
     service never takes a healthy Azurite (and the uploads in flight to it) down with it."""
     try:
         retry_seconds()   # a bad value: said here, not as every task's failure
+        scale = time_scale()
     except ValueError as exc:
         raise LocalBatchError(str(exc)) from None
     try:
@@ -74,12 +76,13 @@ def up(state: StateDir, scheme: str | None = None) -> dict[str, str]:
     scheme = scheme or served or "https"
     renewed = scheme == "https" and certificates(state)[1]
     now = running(state)
-    if (served or "http") != scheme or renewed:
+    scale = scale or state.time_scale()
+    if (served or "http") != scheme or renewed or scale != state.time_scale():
         down(state)
         now = dict.fromkeys(now, False)
     if all(now.values()):
         return state.endpoints()
-    ports = {**state.ports(), "scheme": scheme}
+    ports = {**state.ports(), "scheme": scheme, "time_scale": scale}
     for name, key in PROCESSES:
         if not now[key]:
             _stop(state, name)   # a process that lives but does not listen, if any

@@ -107,3 +107,27 @@ ConditionNotMet = _error(
 InvalidHeaderValue = _error(
     "InvalidHeaderValue", 400, "The value provided for one of the HTTP headers was not in the "
                                "correct format.")
+# Autoscale: the pool codes of Learn's "Batch status and error codes" and the .NET SDK's
+# BatchErrorCodeStrings (which say what each means).
+AutoScalingFormulaSyntaxError = _error(
+    "AutoScalingFormulaSyntaxError", 400, "The specified auto-scaling formula has a syntax error.")
+AutoScalingFormulaTooLong = _error(
+    "AutoScalingFormulaTooLong", 400, "The specified auto-scaling formula exceeds lengths limit.")
+AutoScaleTooManyRequestsToEnable = _error(
+    "AutoScaleTooManyRequestsToEnable", 409, "Enable AutoScale requests for the same pool must "
+                                             "be separated by at least 30 seconds.")
+AutoScalingEnabled = _error(
+    "AutoScalingEnabled", 409, "The specified pool has automatic scaling enabled: disable it to "
+                               "resize the pool by hand.")
+AutoScalingNotEnabled = _error(
+    "AutoScalingNotEnabled", 409, "The specified pool does not have automatic scaling enabled.")
+NodeNotSpot = _error(
+    "NodeNotSpot", 409, "The specified node is a dedicated node: only a Spot (low-priority) "
+                        "node can be preempted.")
+
+
+def formula_error(code: str, message: str, values: dict[str, str]) -> BatchError:
+    """A formula the parser refused, as the service's 400."""
+    kind = AutoScalingFormulaTooLong if code == AutoScalingFormulaTooLong.code \
+        else AutoScalingFormulaSyntaxError
+    return kind(message, values)

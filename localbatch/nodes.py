@@ -206,7 +206,8 @@ class NodeManager:
         if node is None:
             return
         kind = event["ev"]
-        if node["state"] == "leavingpool" and kind not in (protocol.STARTED, protocol.DONE):
+        if node["state"] in ("leavingpool", "preempted") and \
+                kind not in (protocol.STARTED, protocol.DONE):
             return
         if kind == protocol.READY:
             self.on_ready(pool_key, node)
@@ -311,6 +312,11 @@ class NodeManager:
         if pool is not None and pool["state"] == "active" and \
                 node_id in self.registry.nodes.get(pool_key, {}):
             self.launch(pool_key, node_id)
+
+    def pid(self, pool_key: str, node_id: str) -> int | None:
+        """The node's agent process, while it runs."""
+        proc = self.procs.get((pool_key, node_id))
+        return proc.pid if proc is not None and proc.returncode is None else None
 
     def exists(self, pool_key: str, node_id: str) -> bool:
         return node_id in self.registry.nodes.get(pool_key, {})

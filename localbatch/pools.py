@@ -8,6 +8,7 @@ from datetime import datetime, timedelta
 from pathlib import Path
 
 from . import errors, states, validate, wire
+from .autoscale import DEFAULT_INTERVAL, AutoScale, check_formula, run_document
 from .background import Background
 from .ids import key
 from .nodes import NodeManager, new_node_doc
@@ -16,7 +17,9 @@ from .registry import Registry
 from .tasks import Tasks
 
 POLL = 0.2   # seconds between checks while a leaving node waits for its tasks
-UNSUPPORTED = ("enableAutoScale", "applicationPackageReferences")
+PREEMPTED_SECONDS = 30   # how long a preempted node stays listed before it leaves the pool
+UNSUPPORTED = ("applicationPackageReferences",)
+TARGETS = ("targetDedicatedNodes", "targetLowPriorityNodes")
 # What PATCH /pools/{poolId} may change here; the rest of BatchPoolUpdateOptions is refused.
 UPDATABLE = ("displayName", "metadata", "startTask")
 # A reboot of a node in these states is refused with the service's documented 409s. The spec
@@ -30,9 +33,11 @@ NOT_REBOOTABLE = {"creating": errors.NodeBeingCreated, "starting": errors.NodeBe
 
 class Pools:
     def __init__(self, registry: Registry, nodes: NodeManager, tasks: Tasks, paths: Paths,
-                 background: Background, base_url: str, max_nodes: int):
+                 background: Background, base_url: str, max_nodes: int, autoscale: AutoScale):
         self.registry, self.nodes, self.tasks, self.paths = registry, nodes, tasks, paths
         self.background, self.base_url, self.max_nodes = background, base_url, max_nodes
+        self.autoscale = autoscale
+        autoscale.apply = self.apply_autoscale
 
     def get(self, pool_id: str) -> dict:
         pool = self.registry.pools.get(key(pool_id))
@@ -73,6 +78,7 @@ class Pools:
         validate.image_id(image.get("virtualMachineImageId"))
         if key(pool_id) in self.registry.pools:
             raise errors.PoolExists()
+        scaling = self._autoscale_options(body)
         stamp = wire.iso(wire.now())
         pool = {
             "id": pool_id, "url": f"{self.base_url}/pools/{pool_id}",
@@ -82,7 +88,7 @@ class Pools:
             "currentDedicatedNodes": 0, "currentLowPriorityNodes": 0,
             "targetDedicatedNodes": body.get("targetDedicatedNodes", 0),
             "targetLowPriorityNodes": body.get("targetLowPriorityNodes", 0),
-            "enableAutoScale": False, "enableInterNodeCommunication": False,
+            "enableAutoScale": False, **scaling, "enableInterNodeCommunication": False,
             "taskSlotsPerNode": body.get("taskSlotsPerNode", 1),
             "taskSchedulingPolicy": {"nodeFillType": validate.enum(
                 (body.get("taskSchedulingPolicy") or {}).get("nodeFillType"), "spread")},
@@ -98,7 +104,133 @@ class Pools:
         self.registry.touch(pool)
         self.registry.save_pool(pool)
         self._allocate(pool)
+        if scaling:
+            self.apply_autoscale(key(pool_id), self.autoscale.start(key(pool_id), pool, True))
         return pool
+
+    def _autoscale_options(self, body: dict) -> dict:
+        """A new pool's autoscale properties, with the spec's rules (BatchPoolCreateOptions):
+        with enableAutoScale, autoScaleFormula "is required" and the targets "must not be
+        specified"; without it, the formula "must not be specified"."""
+        if not body.get("enableAutoScale"):
+            if body.get("autoScaleFormula") is not None:
+                raise validate.invalid("autoScaleFormula", "(a formula)", "autoScaleFormula must "
+                                       "not be specified if enableAutoScale is false")
+            return {}
+        for name in TARGETS:
+            if body.get(name) is not None:
+                raise validate.invalid(name, body[name], f"{name} must not be specified if "
+                                       "enableAutoScale is true: the formula sets it")
+        formula = validate.require(body, "autoScaleFormula")
+        check_formula(formula)
+        interval = body.get("autoScaleEvaluationInterval") or DEFAULT_INTERVAL
+        return {"enableAutoScale": True, "autoScaleFormula": formula,
+                "autoScaleEvaluationInterval": wire.duration(
+                    wire.duration_seconds(interval, "autoScaleEvaluationInterval"))}
+
+    # -- autoscale ---------------------------------------------------------------------------
+
+    def enable_autoscale(self, pool_id: str, body: dict) -> dict:
+        """Enable Pool Auto Scale (REST): not while a resize is in progress, not twice within
+        30 seconds; a formula is needed unless autoscale is on already, which then keeps its
+        own; a new interval starts a new schedule from now."""
+        pool = self._active(pool_id)
+        pool_key = key(pool["id"])
+        if pool["allocationState"] != "steady" and not pool["enableAutoScale"]:
+            raise errors.PoolBeingResized()
+        formula = body.get("autoScaleFormula")
+        if formula is None and not pool["enableAutoScale"]:
+            raise errors.MissingRequiredProperty(values={"PropertyName": "autoScaleFormula"})
+        if formula is not None:
+            check_formula(formula)
+        self.autoscale.enabling(pool_key)
+        interval = body.get("autoScaleEvaluationInterval")
+        pool.update(enableAutoScale=True, autoScaleFormula=formula or pool["autoScaleFormula"],
+                    autoScaleEvaluationInterval=wire.duration(wire.duration_seconds(
+                        interval or pool.get("autoScaleEvaluationInterval") or DEFAULT_INTERVAL,
+                        "autoScaleEvaluationInterval")))
+        self.registry.touch(pool)
+        self.apply_autoscale(pool_key, self.autoscale.start(pool_key, pool, interval is not None))
+        return pool
+
+    def disable_autoscale(self, pool_id: str) -> dict:
+        """Disable Pool Auto Scale: the pool keeps the targets it has (recorded: the formula,
+        interval and last run go from the pool)."""
+        pool = self._active(pool_id)
+        for name in ("autoScaleFormula", "autoScaleEvaluationInterval", "autoScaleRun"):
+            pool.pop(name, None)
+        pool["enableAutoScale"] = False
+        self.autoscale.stop(key(pool["id"]))
+        self.registry.touch(pool)
+        self.registry.save_pool(pool)
+        return pool
+
+    def evaluate_autoscale(self, pool_id: str, body: dict) -> dict:
+        """Evaluate Pool Auto Scale: "The Pool must have auto scaling enabled"; the formula is
+        checked and run against the pool now, not applied."""
+        pool = self._active(pool_id)
+        if not pool["enableAutoScale"]:
+            raise errors.AutoScalingNotEnabled()
+        check_formula(body["autoScaleFormula"])
+        return run_document(self.autoscale.run(key(pool["id"]), pool, body["autoScaleFormula"]))
+
+    def apply_autoscale(self, pool_key: str, evaluation) -> None:
+        """An evaluation's outcome: the pool's autoScaleRun, and (when it succeeded) its new
+        targets, reached with its $NodeDeallocationOption. A failed run changes no target."""
+        pool = self.registry.pools.get(pool_key)
+        if pool is None or pool["state"] != "active" or not pool["enableAutoScale"]:
+            return
+        pool["autoScaleRun"] = run_document(evaluation)
+        targets = evaluation.targets
+        wanted = (targets["targetDedicatedNodes"], targets["targetLowPriorityNodes"])
+        if evaluation.error is None and wanted != tuple(pool[name] for name in TARGETS):
+            pool["targetDedicatedNodes"], pool["targetLowPriorityNodes"] = wanted
+            pool["allocationState"] = "resizing"
+            pool["allocationStateTransitionTime"] = wire.iso(wire.now())
+            self.registry.touch(pool)
+            self._allocate(pool, targets["nodeDeallocationOption"] or "requeue")
+            return
+        self.registry.touch(pool)
+        self.registry.save_pool(pool)
+
+    def _active(self, pool_id: str) -> dict:
+        pool = self.get(pool_id)
+        if pool["state"] == "deleting":
+            raise errors.PoolBeingDeleted()
+        return pool
+
+    # -- Spot preemption ---------------------------------------------------------------------
+
+    def preempt(self, pool_id: str, node_id: str) -> None:
+        """Take a Spot node back, as Azure does (Learn, "Use Spot VMs with Batch"): the node
+        shows preempted, its running tasks are requeued and run again on another node, and the
+        pool replaces the lost capacity to return to its target. The preempted node stays
+        listed (counted in currentLowPriorityNodes, as the spec says, and in
+        $PreemptedNodeCount) for PREEMPTED_SECONDS, then leaves: how long Azure keeps one is
+        not documented."""
+        pool = self._active(pool_id)
+        pool_key = key(pool["id"])
+        node = self.node(pool_id, node_id)
+        if node["isDedicated"]:
+            raise errors.NodeNotSpot()
+        if node["state"] in ("preempted", "leavingpool"):
+            raise errors.OperationNotValidOnNode(f"The node is {node['state']} already.")
+        self.nodes.set_state(pool_key, node, "preempted")
+        self.tasks.release_node(pool_key, node_id)
+        self.background.spawn(self._preempted(pool_key, node_id))
+        if pool["allocationState"] == "steady":
+            pool["allocationState"] = "resizing"
+            pool["allocationStateTransitionTime"] = wire.iso(wire.now())
+        self._allocate(pool)
+        self.tasks.schedule()
+
+    async def _preempted(self, pool_key: str, node_id: str) -> None:
+        await self.nodes.stop(pool_key, node_id)
+        await asyncio.sleep(PREEMPTED_SECONDS)
+        node = self.registry.nodes.get(pool_key, {}).get(node_id)
+        if node is not None and node["state"] == "preempted":
+            self.nodes.set_state(pool_key, node, "leavingpool")
+            await self.remove_node(pool_key, node_id)
 
     def _start_task(self, spec: dict) -> dict:
         validate.not_local(spec, ("containerSettings",))
@@ -118,8 +250,8 @@ class Pools:
         errors_seen = []
         for dedicated, target_name in ((True, "targetDedicatedNodes"),
                                        (False, "targetLowPriorityNodes")):
-            mine = [n for n in nodes.values()
-                    if n["isDedicated"] is dedicated and n["state"] != "leavingpool"]
+            mine = [n for n in nodes.values() if n["isDedicated"] is dedicated
+                    and n["state"] not in ("leavingpool", "preempted")]
             want = pool[target_name]
             for _ in range(want - len(mine)):
                 if self._total_nodes() >= self.max_nodes:
@@ -196,9 +328,9 @@ class Pools:
         return until
 
     def resize(self, pool_id: str, body: dict) -> dict:
-        pool = self.get(pool_id)
-        if pool["state"] == "deleting":
-            raise errors.PoolBeingDeleted()
+        pool = self._active(pool_id)
+        if pool["enableAutoScale"]:
+            raise errors.AutoScalingEnabled()
         if pool["allocationState"] != "steady":
             raise errors.PoolBeingResized()
         # What a resize down does with the removed nodes' running tasks (spec): requeue them
@@ -270,6 +402,7 @@ class Pools:
         states.move("pool", pool, "deleting")
         self.registry.touch(pool)
         self.registry.save_pool(pool)
+        self.autoscale.forget(key(pool_id))
         self.background.spawn(self.reclaim(key(pool_id)))
 
     async def reclaim(self, pool_key: str) -> None:
@@ -286,6 +419,10 @@ class Pools:
             return
         for node in list(self.registry.nodes.get(pool_key, {}).values()):
             if node["state"] == "leavingpool":   # its removal was under way
+                self.background.spawn(self.remove_node(pool_key, node["id"]))
+                continue
+            if node["state"] == "preempted":   # taken back: it leaves the pool
+                self.nodes.set_state(pool_key, node, "leavingpool")
                 self.background.spawn(self.remove_node(pool_key, node["id"]))
                 continue
             self.nodes.restart(pool_key, node["id"])

@@ -32,7 +32,7 @@ def main(argv: list[str] | None = None) -> None:
                   state.endpoints()["BATCH_ACCOUNT_URL"], image.build(state.path / "image"),
                   max_nodes=int(os.environ.get("LOCALBATCH_MAX_NODES", "8")),
                   identity=state.identity() if https else None,
-                  identity_header=state.keys()["identity_header"])
+                  identity_header=state.keys()["identity_header"], time_scale=state.time_scale())
 
     @contextlib.asynccontextmanager
     async def lifespan(app):

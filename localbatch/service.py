@@ -7,6 +7,7 @@ import asyncio
 import logging
 from pathlib import Path
 
+from .autoscale import AutoScale
 from .background import Background
 from .events import NodeEventHandler
 from .image import Image
@@ -28,7 +29,8 @@ log = logging.getLogger(__name__)
 
 class Service:
     def __init__(self, state_dir: Path, account: str, key: str, base_url: str, image: Image,
-                 max_nodes: int = 8, identity: Identity | None = None, identity_header: str = ""):
+                 max_nodes: int = 8, identity: Identity | None = None, identity_header: str = "",
+                 time_scale: float = 1.0):
         self.account, self.key, self.base_url = account, key, base_url
         self.identity, self.identity_header = identity, identity_header   # None: no tokens
         self.registry = Registry(Store(state_dir / "batch.sqlite"))
@@ -40,8 +42,9 @@ class Service:
         scheduler = Scheduler(self.registry, book)
         self.tasks = Tasks(self.registry, book, life, scheduler, self.node_manager, paths)
         self.jobs = Jobs(self.registry, life, self.tasks, paths, self.background, base_url)
+        self.autoscale = AutoScale(self.registry, self.node_manager, time_scale)
         self.pools = Pools(self.registry, self.node_manager, self.tasks, paths, self.background,
-                           base_url, max_nodes)
+                           base_url, max_nodes, self.autoscale)
         self.node_manager.attach(NodeEventHandler(self.node_manager, self.pools, self.tasks,
                                                   self.background))
 
@@ -50,12 +53,14 @@ class Service:
         self.registry.store.flush()
 
     def recover(self) -> None:
-        """After a restart: finish deletions, requeue what was running, start the nodes again.
-        A job or pool that cannot be recovered is logged and left alone; the rest start."""
+        """At start: finish deletions, requeue what was running, start the nodes again, and the
+        autoscale clock. A job or pool that cannot be recovered is logged and left alone; the
+        rest start."""
         for job_key in list(self.registry.jobs):
             self._isolated(f"job {job_key!r}", self.jobs.recover, job_key)
         for pool_key in list(self.registry.pools):
             self._isolated(f"pool {pool_key!r}", self.pools.recover, pool_key)
+        self.background.spawn(self.autoscale.tick_forever())
 
     def _isolated(self, what: str, step, *args) -> None:
         try:

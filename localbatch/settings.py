@@ -23,3 +23,22 @@ def retry_seconds() -> float:
     if not 0 <= seconds < float("inf"):
         raise ValueError(f"{RETRY_VARIABLE} must be a number of seconds, 0 or more (it is {raw!r}).")
     return seconds
+
+
+SCALE_VARIABLE = "LOCALBATCH_TIME_SCALE"
+
+
+def time_scale() -> float | None:
+    """How many times faster the autoscale clock runs (LOCALBATCH_TIME_SCALE, 1 to 1000), or
+    None when the variable is not set (`up` then keeps what the instance runs)."""
+    raw = os.environ.get(SCALE_VARIABLE, "").strip()
+    if not raw:
+        return None
+    try:
+        scale = float(raw)
+    except ValueError:
+        scale = 0.0
+    if not 1 <= scale <= 1000:
+        raise ValueError(f"{SCALE_VARIABLE} is {raw!r}: give a number from 1 (as on Azure) to "
+                         "1000, for example 10 (a 5-minute autoscale interval then lasts 30 s).")
+    return scale

@@ -118,6 +118,13 @@ class StateDir:
         a folder made before localbatch served https (its instance, if any, serves http)."""
         return self.ports().get("scheme") if (self.path / "ports.json").exists() else None
 
+    def time_scale(self) -> float:
+        """How many times faster the instance's autoscale clock runs (`up` with
+        LOCALBATCH_TIME_SCALE; 1 as on Azure)."""
+        if not (self.path / "ports.json").exists():
+            return 1.0
+        return float(self.ports().get("time_scale", 1))
+
     def save_ports(self, ports: dict) -> None:
         write_private(self.path / "ports.json", json.dumps(ports))
 

@@ -9,15 +9,17 @@ from . import wire
 TRANSITIONS: dict[str, dict[str, set[str]]] = {
     "pool": {"active": {"deleting"}, "deleting": set()},
     "node": {
-        "creating": {"starting", "unusable", "leavingpool"},
-        "starting": {"waitingforstarttask", "idle", "unusable", "leavingpool"},
+        # a Spot node can be preempted in any state but leaving (localbatch preempt-node)
+        "creating": {"starting", "unusable", "leavingpool", "preempted"},
+        "starting": {"waitingforstarttask", "idle", "unusable", "leavingpool", "preempted"},
         "waitingforstarttask": {"idle", "starttaskfailed", "unusable", "starting",
-                                "leavingpool"},
-        "idle": {"running", "unusable", "starting", "leavingpool", "rebooting"},
-        "running": {"idle", "unusable", "starting", "leavingpool", "rebooting"},
-        "starttaskfailed": {"unusable", "starting", "leavingpool", "rebooting"},
-        "unusable": {"starting", "leavingpool"},
-        "rebooting": {"starting", "unusable", "leavingpool"},
+                                "leavingpool", "preempted"},
+        "idle": {"running", "unusable", "starting", "leavingpool", "rebooting", "preempted"},
+        "running": {"idle", "unusable", "starting", "leavingpool", "rebooting", "preempted"},
+        "starttaskfailed": {"unusable", "starting", "leavingpool", "rebooting", "preempted"},
+        "unusable": {"starting", "leavingpool", "preempted"},
+        "rebooting": {"starting", "unusable", "leavingpool", "preempted"},
+        "preempted": {"leavingpool"},
         "leavingpool": set(),
     },
     "job": {

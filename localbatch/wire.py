@@ -48,6 +48,19 @@ def duration_seconds(text: str, prop: str) -> float:
     return part["d"] * 86400 + part["h"] * 3600 + part["m"] * 60 + part["s"]
 
 
+def duration(seconds: float) -> str:
+    """An ISO 8601 duration as the service echoes one back: "PT06M00S" becomes "PT6M"
+    (recorded, test_batch_scale_pools)."""
+    days, rest = divmod(round(seconds, 7), 86400)
+    hours, rest = divmod(rest, 3600)
+    minutes, secs = divmod(rest, 60)
+    time = "".join(f"{value:g}{unit}" for value, unit in ((hours, "H"), (minutes, "M"),
+                                                          (secs, "S")) if value)
+    if not days and not time:
+        return "PT0S"
+    return "P" + (f"{days:g}D" if days else "") + (f"T{time}" if time else "")
+
+
 # Learn, "Specifying conditional headers" (Batch): one conditional header per request, except
 # If-None-Match with If-Modified-Since and If-Match with If-Unmodified-Since, where the ETag wins.
 _CONDITIONS = ("if-match", "if-none-match", "if-modified-since", "if-unmodified-since")

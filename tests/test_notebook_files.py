@@ -83,8 +83,10 @@ def test_every_code_cell_was_executed() -> None:
 def test_nbval_directives_are_tags_and_few() -> None:
     """Outputs that differ from run to run and cannot be sanitised: the progress bar (it redraws
     as tasks finish), the audio player (it embeds the MP3) and the tasks per node, in 06's
-    exercise and 09's first answer (which node runs which task is up to the scheduler).
-    Nothing is skipped."""
+    exercise and 09's first answer (which node runs which task is up to the scheduler); in 11,
+    the pool's size over time and its plot (when an evaluation falls against the queue), the
+    working-hours answer (it depends on the hour it runs) and the share of samples the failing
+    formula found. Nothing is skipped."""
     ignored = []
     for path in NOTEBOOKS:
         for cell in json.loads(path.read_text())["cells"]:
@@ -94,7 +96,7 @@ def test_nbval_directives_are_tags_and_few() -> None:
             if "nbval-ignore-output" in tags:
                 ignored.append(path.stem)
     assert sorted(ignored) == ["06_monitor_tasks", "06_monitor_tasks", "07_download_outputs",
-                               "09_explore_timings"]
+                               "09_explore_timings", *["11_autoscale"] * 4]
 
 
 def solutions(path: Path) -> list[dict]:
@@ -185,7 +187,8 @@ def test_helpers_holds_only_what_the_notebooks_import() -> None:
 
 
 TARGET_BRANCH = re.compile(r'settings\.target|RUN_ON_AZURE|==\s*"(azure|local)"|"(azure|local)"\s*==')
-BRANCH_LIMIT = {"10_when_things_go_wrong": 4}   # its lost node and quota cases, said in its text
+# 10's lost node and quota cases, and 11's preemption, which Azure cannot force: said in the text
+BRANCH_LIMIT = {"10_when_things_go_wrong": 4, "11_autoscale": 1}
 
 
 def code_lines(path: Path) -> list[str]:
@@ -198,7 +201,7 @@ def code_lines(path: Path) -> list[str]:
                          ids=lambda p: f"{p.parent.name}/{p.stem}")
 def test_one_program_on_both_targets(path: Path) -> None:
     """A learner reads one program: no code line asks which target it runs on, but in 10's two
-    cases that cannot be made on Azure."""
+    cases and 11's one that cannot be made on Azure."""
     branches = [line.strip() for line in code_lines(path) if TARGET_BRANCH.search(line)]
     assert len(branches) <= BRANCH_LIMIT.get(path.stem, 0), branches
 

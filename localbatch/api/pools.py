@@ -48,6 +48,33 @@ def resize_pool(call: Call) -> Reply:
     return accepted(call.svc.pools.resize(call.params["pool_id"], body))
 
 
+def enable_autoscale(call: Call) -> Reply:
+    body = {} if call.body is None else call.body
+    schema.check("BatchPoolEnableAutoScaleOptions", body)
+    wire.precondition(call.headers, call.svc.pools.get(call.params["pool_id"]), read=False)
+    pool = call.svc.pools.enable_autoscale(call.params["pool_id"], body)
+    return Reply(200, None, entity_headers(pool))
+
+
+def disable_autoscale(call: Call) -> Reply:
+    return Reply(200, None, entity_headers(call.svc.pools.disable_autoscale(
+        call.params["pool_id"])))
+
+
+def evaluate_autoscale(call: Call) -> Reply:
+    body = {} if call.body is None else call.body
+    schema.check("BatchPoolEvaluateAutoScaleOptions", body)
+    run = call.svc.pools.evaluate_autoscale(call.params["pool_id"], body)
+    return Reply(200, {"odata.metadata": f"{call.base_url}/$metadata#Microsoft.Azure.Batch."
+                                         "Protocol.Entities.AutoScaleRun", **run})
+
+
+def preempt_node(call: Call) -> Reply:
+    """localbatch's own (`python -m localbatch preempt-node`): Azure has no such operation."""
+    call.svc.pools.preempt(call.params["pool_id"], call.params["node_id"])
+    return Reply(202)
+
+
 def list_nodes(call: Call) -> Reply:
     pool, nodes = call.svc.pools.listed_nodes(call.params["pool_id"])
     return listing(call, nodes, "nodes", f"/pools/{pool['id']}/nodes")

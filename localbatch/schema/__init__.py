@@ -33,6 +33,8 @@ INT32 = {"minimum": -2**31, "maximum": 2**31 - 1}
 _RETRIES = "'-1 ... retries without limit' (maxTaskRetryCount)"
 _NAME = "displayName: 'up to a maximum length of 1024'"
 _RESIZE = "resizeTimeout: 'The minimum value is 5 minutes'"
+_INTERVAL = ("autoScaleEvaluationInterval: 'The minimum and maximum value are 5 minutes and 168 "
+             "hours respectively ... an invalid property value error'")
 _NODES = "a node count; beyond the quota the service answers with resizeErrors, not a 400"
 RANGES: dict[tuple[str, str], tuple[dict, str]] = {
     # (definition, property): (JSON Schema keywords, where the limit is documented: the
@@ -57,6 +59,10 @@ RANGES: dict[tuple[str, str], tuple[dict, str]] = {
     ("BatchPoolResizeOptions", "resizeTimeout"): ({"x-min-seconds": 300}, _RESIZE),
     ("BatchTaskCreateOptions", "requiredSlots"): (
         {"minimum": 1}, "requiredSlots: 'The default is 1'; a task needs at least one slot"),
+    ("BatchPoolCreateOptions", "autoScaleEvaluationInterval"): (
+        {"x-min-seconds": 300, "x-max-seconds": 168 * 3600}, _INTERVAL),
+    ("BatchPoolEnableAutoScaleOptions", "autoScaleEvaluationInterval"): (
+        {"x-min-seconds": 300, "x-max-seconds": 168 * 3600}, _INTERVAL),
     ("BatchPoolCreateOptions", "displayName"): ({"maxLength": 1024}, _NAME),
     ("BatchJobCreateOptions", "displayName"): ({"maxLength": 1024}, _NAME),
     ("BatchTaskCreateOptions", "displayName"): ({"maxLength": 1024}, _NAME),
@@ -103,6 +109,12 @@ def _min_seconds(validator, minimum, instance, schema):
         yield ValidationError(f"The minimum is {minimum // 60} minutes.")
 
 
+def _max_seconds(validator, maximum, instance, schema):
+    if isinstance(instance, str) and _is_duration(instance) and \
+            wire.duration_seconds(instance, "") > maximum:
+        yield ValidationError(f"The maximum is {maximum // 3600} hours.")
+
+
 _FORMATS = FormatChecker(formats=())
 
 
@@ -124,7 +136,8 @@ def _is_integer(checker, instance: object) -> bool:
 
 _Validator = jsonschema.validators.extend(
     Draft202012Validator,
-    {"required": _required, "x-enum": _enum, "x-min-seconds": _min_seconds},
+    {"required": _required, "x-enum": _enum, "x-min-seconds": _min_seconds,
+     "x-max-seconds": _max_seconds},
     type_checker=Draft202012Validator.TYPE_CHECKER.redefine("integer", _is_integer))
 
 

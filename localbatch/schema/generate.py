@@ -23,7 +23,8 @@ ROOTS = (
     # request bodies
     "BatchPoolCreateOptions", "BatchPoolResizeOptions", "BatchJobCreateOptions",
     "BatchJobTerminateOptions", "BatchTaskCreateOptions", "BatchTaskGroup",
-    "BatchPoolUpdateOptions", "BatchNodeRebootOptions",
+    "BatchPoolUpdateOptions", "BatchNodeRebootOptions", "BatchPoolEnableAutoScaleOptions",
+    "BatchPoolEvaluateAutoScaleOptions",
     # the entities localbatch stores and answers with
     "BatchPool", "BatchNode", "BatchJob", "BatchTask",
 )
