@@ -53,20 +53,25 @@ def enable_autoscale(call: Call) -> Reply:
     schema.check("BatchPoolEnableAutoScaleOptions", body)
     wire.precondition(call.headers, call.svc.pools.get(call.params["pool_id"]), read=False)
     pool = call.svc.pools.enable_autoscale(call.params["pool_id"], body)
-    return Reply(200, None, entity_headers(pool))
+    return Reply(200, None, {**entity_headers(pool),
+                             "DataServiceId": f"{pool['url']}/enableautoscale"})
 
 
 def disable_autoscale(call: Call) -> Reply:
-    return Reply(200, None, entity_headers(call.svc.pools.disable_autoscale(
-        call.params["pool_id"])))
+    pool = call.svc.pools.disable_autoscale(call.params["pool_id"])
+    return Reply(200, None, {**entity_headers(pool),
+                             "DataServiceId": f"{pool['url']}/disableautoscale"})
 
 
 def evaluate_autoscale(call: Call) -> Reply:
     body = {} if call.body is None else call.body
     schema.check("BatchPoolEvaluateAutoScaleOptions", body)
-    run = call.svc.pools.evaluate_autoscale(call.params["pool_id"], body)
+    pool = call.svc.pools.get(call.params["pool_id"])
+    run = call.svc.pools.evaluate_autoscale(pool["id"], body)
+    # as recorded: the operation's URL as DataServiceId, and no ETag (nothing changed)
     return Reply(200, {"odata.metadata": f"{call.base_url}/$metadata#Microsoft.Azure.Batch."
-                                         "Protocol.Entities.AutoScaleRun", **run})
+                                         "Protocol.Entities.AutoScaleRun", **run},
+                 {"DataServiceId": f"{pool['url']}/evaluateautoscale"})
 
 
 def preempt_node(call: Call) -> Reply:

@@ -25,8 +25,9 @@ def test_each_code_has_the_tables_status_and_message(error: type[errors.BatchErr
 
 
 def test_a_resize_of_a_resizing_pool_is_pool_being_resized() -> None:
-    pool = {"id": "p", "state": "active", "allocationState": "resizing"}
-    pools = Pools(SimpleNamespace(pools={"p": pool}), None, None, None, None, "", 8)
+    pool = {"id": "p", "state": "active", "allocationState": "resizing", "enableAutoScale": False}
+    pools = Pools(SimpleNamespace(pools={"p": pool}), None, None, None, None, "", 8,
+                  SimpleNamespace())
     with pytest.raises(errors.PoolBeingResized):
         pools.resize("p", {"targetDedicatedNodes": 1})
 
