@@ -75,12 +75,12 @@ class AutoScale:
     # -- the schedule ----------------------------------------------------------------------
 
     def enabling(self, pool_key: str) -> None:
-        """The 30-second rule between two enables (scaled with the clock): 409, as the .NET
-        SDK's AutoScaleTooManyRequestsToEnable code names it."""
+        """The 30-second rule between two enables (scaled with the clock): 503
+        TooManyEnableAutoScaleRequests (the error table), which the SDKs retry by themselves."""
         now = asyncio.get_running_loop().time()
         last = self.enabled_at.get(pool_key)
         if last is not None and now - last < ENABLE_SPACING / self.scale:
-            raise errors.AutoScaleTooManyRequestsToEnable()
+            raise errors.TooManyEnableAutoScaleRequests()
 
     def start(self, pool_key: str, pool: dict, new_schedule: bool) -> dict:
         """Autoscale on, or its formula or interval changed: the pool is sampled and its formula

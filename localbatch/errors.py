@@ -107,15 +107,19 @@ ConditionNotMet = _error(
 InvalidHeaderValue = _error(
     "InvalidHeaderValue", 400, "The value provided for one of the HTTP headers was not in the "
                                "correct format.")
-# Autoscale: the pool codes of Learn's "Batch status and error codes" and the .NET SDK's
-# BatchErrorCodeStrings (which say what each means).
+# Autoscale: the codes of Learn's "Batch status and error codes" (its general table), where it
+# has one. The 409s of a resize while autoscale is on ("the Batch service returns an error 409",
+# Resize Pool) and of evaluating without autoscale have no documented code: these two names are
+# localbatch's.
 AutoScalingFormulaSyntaxError = _error(
     "AutoScalingFormulaSyntaxError", 400, "The specified auto-scaling formula has a syntax error.")
 AutoScalingFormulaTooLong = _error(
     "AutoScalingFormulaTooLong", 400, "The specified auto-scaling formula exceeds lengths limit.")
-AutoScaleTooManyRequestsToEnable = _error(
-    "AutoScaleTooManyRequestsToEnable", 409, "Enable AutoScale requests for the same pool must "
-                                             "be separated by at least 30 seconds.")
+# 503, which azure-core's retry policy retries by itself (the .NET SDK names the code
+# AutoScaleTooManyRequestsToEnable: "must be separated by at least 30 seconds")
+TooManyEnableAutoScaleRequests = _error(
+    "TooManyEnableAutoScaleRequests", 503,
+    "Too many Enable Pool AutoScale requests are issued on the pool.")
 AutoScalingEnabled = _error(
     "AutoScalingEnabled", 409, "The specified pool has automatic scaling enabled: disable it to "
                                "resize the pool by hand.")

@@ -120,6 +120,18 @@ class NodeManager:
         self.count_slots(pool_key, node_id)   # saves the node
         self.launch(pool_key, node_id)
 
+    def recreate(self, pool_key: str, node_id: str) -> None:
+        """A preempted node back on a new VM: nothing of its old disk (folder, installed
+        packages), its start task run anew, through creating and starting."""
+        node = self.registry.nodes[pool_key][node_id]
+        root = self.paths.node(pool_key, node_id)
+        shutil.rmtree(root, ignore_errors=True)
+        shutil.rmtree(image_apt.packages_dir(root), ignore_errors=True)
+        node.pop("startTaskInfo", None)
+        self.set_state(pool_key, node, "creating")
+        self.count_slots(pool_key, node_id)   # saves the node
+        self.launch(pool_key, node_id)
+
     async def remove(self, pool_key: str, node_id: str) -> None:
         """Shut the node down and forget it, with its folder and what its apt-get installed."""
         await self.stop(pool_key, node_id)

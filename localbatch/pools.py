@@ -17,7 +17,7 @@ from .registry import Registry
 from .tasks import Tasks
 
 POLL = 0.2   # seconds between checks while a leaving node waits for its tasks
-PREEMPTED_SECONDS = 30   # how long a preempted node stays listed before it leaves the pool
+PREEMPTED_SECONDS = 30   # how long a preempted node waits for capacity (the autoscale clock's)
 UNSUPPORTED = ("applicationPackageReferences",)
 TARGETS = ("targetDedicatedNodes", "targetLowPriorityNodes")
 # What PATCH /pools/{poolId} may change here; the rest of BatchPoolUpdateOptions is refused.
@@ -203,11 +203,11 @@ class Pools:
 
     def preempt(self, pool_id: str, node_id: str) -> None:
         """Take a Spot node back, as Azure does (Learn, "Use Spot VMs with Batch"): the node
-        shows preempted, its running tasks are requeued and run again on another node, and the
-        pool replaces the lost capacity to return to its target. The preempted node stays
-        listed (counted in currentLowPriorityNodes, as the spec says, and in
-        $PreemptedNodeCount) for PREEMPTED_SECONDS, then leaves: how long Azure keeps one is
-        not documented."""
+        shows preempted and stays in the pool (counted in currentLowPriorityNodes, as the spec
+        says, and in $PreemptedNodeCount); its running tasks are requeued and run again when
+        capacity returns; its VM is gone, and its files with it. The pool keeps its target, and
+        the node comes back with its id through creating and starting: here after
+        PREEMPTED_SECONDS of the autoscale clock (when Azure has capacity again is not known)."""
         pool = self._active(pool_id)
         pool_key = key(pool["id"])
         node = self.node(pool_id, node_id)
@@ -218,19 +218,16 @@ class Pools:
         self.nodes.set_state(pool_key, node, "preempted")
         self.tasks.release_node(pool_key, node_id)
         self.background.spawn(self._preempted(pool_key, node_id))
-        if pool["allocationState"] == "steady":
-            pool["allocationState"] = "resizing"
-            pool["allocationStateTransitionTime"] = wire.iso(wire.now())
-        self._allocate(pool)
         self.tasks.schedule()
 
     async def _preempted(self, pool_key: str, node_id: str) -> None:
         await self.nodes.stop(pool_key, node_id)
-        await asyncio.sleep(PREEMPTED_SECONDS)
+        await asyncio.sleep(max(2.0, PREEMPTED_SECONDS / self.autoscale.scale))
+        pool = self.registry.pools.get(pool_key)
         node = self.registry.nodes.get(pool_key, {}).get(node_id)
-        if node is not None and node["state"] == "preempted":
-            self.nodes.set_state(pool_key, node, "leavingpool")
-            await self.remove_node(pool_key, node_id)
+        if pool is not None and pool["state"] == "active" and node is not None \
+                and node["state"] == "preempted":
+            self.nodes.recreate(pool_key, node_id)
 
     def _start_task(self, spec: dict) -> dict:
         validate.not_local(spec, ("containerSettings",))
@@ -250,15 +247,17 @@ class Pools:
         errors_seen = []
         for dedicated, target_name in ((True, "targetDedicatedNodes"),
                                        (False, "targetLowPriorityNodes")):
-            mine = [n for n in nodes.values() if n["isDedicated"] is dedicated
-                    and n["state"] not in ("leavingpool", "preempted")]
+            mine = [n for n in nodes.values()
+                    if n["isDedicated"] is dedicated and n["state"] != "leavingpool"]
             want = pool[target_name]
             for _ in range(want - len(mine)):
                 if self._total_nodes() >= self.max_nodes:
                     errors_seen.append(self._quota_error(dedicated))
                     break
                 self.nodes.add(pool_key, new_node_doc(self.base_url, pool, dedicated))
-            surplus = sorted(mine, key=lambda n: n["runningTasksCount"])[: max(0, len(mine) - want)]
+            # preempted nodes go first, then the least busy
+            surplus = sorted(mine, key=lambda n: (n["state"] != "preempted",
+                                                  n["runningTasksCount"]))[: max(0, len(mine) - want)]
             for node in surplus:
                 self.nodes.set_state(pool_key, node, "leavingpool")
                 self.background.spawn(self.remove_node(pool_key, node["id"], deallocation))
@@ -421,8 +420,7 @@ class Pools:
             if node["state"] == "leavingpool":   # its removal was under way
                 self.background.spawn(self.remove_node(pool_key, node["id"]))
                 continue
-            if node["state"] == "preempted":   # taken back: it leaves the pool
-                self.nodes.set_state(pool_key, node, "leavingpool")
-                self.background.spawn(self.remove_node(pool_key, node["id"]))
+            if node["state"] == "preempted":   # its capacity came back meanwhile
+                self.nodes.recreate(pool_key, node["id"])
                 continue
             self.nodes.restart(pool_key, node["id"])

@@ -9,7 +9,8 @@ from . import wire
 TRANSITIONS: dict[str, dict[str, set[str]]] = {
     "pool": {"active": {"deleting"}, "deleting": set()},
     "node": {
-        # a Spot node can be preempted in any state but leaving (localbatch preempt-node)
+        # a Spot node can be preempted in any state but leaving (localbatch preempt-node), and
+        # comes back through creating
         "creating": {"starting", "unusable", "leavingpool", "preempted"},
         "starting": {"waitingforstarttask", "idle", "unusable", "leavingpool", "preempted"},
         "waitingforstarttask": {"idle", "starttaskfailed", "unusable", "starting",
@@ -19,7 +20,7 @@ TRANSITIONS: dict[str, dict[str, set[str]]] = {
         "starttaskfailed": {"unusable", "starting", "leavingpool", "rebooting", "preempted"},
         "unusable": {"starting", "leavingpool", "preempted"},
         "rebooting": {"starting", "unusable", "leavingpool", "preempted"},
-        "preempted": {"leavingpool"},
+        "preempted": {"creating", "leavingpool"},   # back when capacity returns
         "leavingpool": set(),
     },
     "job": {
