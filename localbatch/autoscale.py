@@ -25,7 +25,7 @@ from datetime import datetime, timedelta
 
 import psutil
 
-from . import errors, wire
+from . import dependencies, errors, wire
 from .formula import FormulaError, Samples, evaluate, parse
 from .ids import key
 from .nodes import NodeManager
@@ -135,7 +135,11 @@ class AutoScale:
             if job.get("state") != "active" or \
                     key((job.get("poolInfo") or {}).get("poolId") or "") != pool_key:
                 continue
-            for task in self.registry.tasks.get(job_key, {}).values():
+            tasks = self.registry.tasks.get(job_key, {})
+            for task in tasks.values():
+                if task["state"] == "active" and \
+                        dependencies.state(task, tasks) != dependencies.SATISFIED:
+                    continue   # Learn: $ActiveTasks leaves out tasks whose dependencies wait
                 if task["state"] == "completed":
                     counts[task["executionInfo"].get("result") or "failure"] += 1
                 elif task["state"] in counts:

@@ -125,6 +125,24 @@ AutoScalingEnabled = _error(
                                "resize the pool by hand.")
 AutoScalingNotEnabled = _error(
     "AutoScalingNotEnabled", 409, "The specified pool does not have automatic scaling enabled.")
+# Update Job: "You may change the Pool for a Job only when the Job is disabled" (status and code
+# not documented: JobNotDisabled is localbatch's name).
+JobNotDisabled = _error(
+    "JobNotDisabled", 409, "The pool of a job can change only while the job is disabled, and "
+                           "localbatch does not emulate job disable.")
+# Task dependencies: Learn's "Batch status and error codes", all three Bad Request (400).
+TaskDependenciesNotSpecifiedOnJob = _error(
+    "TaskDependenciesNotSpecifiedOnJob", 400,
+    "A task was specified as depending on other tasks, but the job did not specify that it "
+    "would use task dependencies.")
+TaskDependencyListTooLong = _error(
+    "TaskDependencyListTooLong", 400,
+    "A task was specified as depending on other tasks, but the list of dependencies was too "
+    "long to be stored.")
+TaskDependencyRangesTooLong = _error(
+    "TaskDependencyRangesTooLong", 400,
+    "A task was specified as depending on multiple ranges of task ids, and the list of ranges "
+    "was too long to be stored.")
 NodeNotSpot = _error(
     "NodeNotSpot", 409, "The specified node is a dedicated node: only a Spot (low-priority) "
                         "node can be preempted.")

@@ -13,8 +13,7 @@ from .paths import Paths
 from .registry import Registry
 from .tasks import Tasks
 
-UNSUPPORTED = ("jobManagerTask", "jobPreparationTask", "jobReleaseTask", "networkConfiguration",
-               "usesTaskDependencies")
+UNSUPPORTED = ("jobManagerTask", "jobPreparationTask", "jobReleaseTask", "networkConfiguration")
 
 
 class Jobs:
@@ -49,7 +48,7 @@ class Jobs:
             "priority": body.get("priority", 0),
             "maxParallelTasks": body.get("maxParallelTasks", -1),
             "allowTaskPreemption": body.get("allowTaskPreemption", False),
-            "usesTaskDependencies": False,
+            "usesTaskDependencies": bool(body.get("usesTaskDependencies", False)),
             "constraints": {
                 "maxWallClockTime": constraints.get("maxWallClockTime") or wire.FOREVER,
                 "maxTaskRetryCount": constraints.get("maxTaskRetryCount", 0)},
@@ -63,6 +62,55 @@ class Jobs:
                 job[name] = body[name]
         self.registry.touch(job)
         self.registry.save_job(job)
+        return job
+
+    def update(self, job_id: str, body: dict, replace: bool) -> dict:
+        """Update Job (PATCH: what the body gives changes) or Replace Job (PUT: what it leaves
+        out goes back to its default), with the spec's rules (BatchJobUpdateOptions):
+        onAllTasksComplete may go from noaction to terminatejob, never back (400 "invalid
+        property value"); poolInfo may change "only when the Job is disabled", and localbatch
+        has no job disable, so a poolInfo naming another pool is refused (409, not documented:
+        the job is never disabled here). Afterwards a job set to terminatejob whose tasks are
+        all done completes at once."""
+        job = self.get(job_id)
+        if job["state"] in ("deleting", "terminating", "completed"):
+            raise {"deleting": errors.JobBeingDeleted, "terminating": errors.JobBeingTerminated,
+                   "completed": errors.JobCompleted}[job["state"]]()
+        validate.unsupported(body, ("networkConfiguration",))
+        pool_id = (body.get("poolInfo") or {}).get("poolId")
+        if pool_id is not None and key(pool_id) != key(job["poolInfo"]["poolId"]):
+            raise errors.JobNotDisabled()
+        mode = body.get("onAllTasksComplete")
+        if mode is not None:
+            mode = validate.enum(mode, "noaction")
+            if job["onAllTasksComplete"] == "terminatejob" and mode == "noaction":
+                raise validate.invalid("onAllTasksComplete", mode, "once terminatejob, a job "
+                                       "cannot go back to noaction")
+        defaults = {"priority": 0, "maxParallelTasks": -1, "allowTaskPreemption": False}
+        for name, default in defaults.items():
+            if body.get(name) is not None:
+                job[name] = body[name]
+            elif replace:
+                job[name] = default
+        constraints = body.get("constraints")
+        if constraints is not None or replace:
+            constraints = constraints or {}
+            job["constraints"] = {
+                "maxWallClockTime": constraints.get("maxWallClockTime") or wire.FOREVER,
+                "maxTaskRetryCount": constraints.get("maxTaskRetryCount", 0)}
+        if mode is not None:
+            job["onAllTasksComplete"] = mode
+        if body.get("metadata") is not None:
+            if body["metadata"]:
+                job["metadata"] = body["metadata"]
+            else:
+                job.pop("metadata", None)
+        elif replace:
+            job.pop("metadata", None)
+        self.registry.touch(job)
+        self.registry.save_job(job)
+        self.life.check_all_done(key(job_id))
+        self.tasks.schedule()   # a new priority or parallel limit may let work run
         return job
 
     def terminate(self, job_id: str, reason: str = "UserTerminate") -> None:

@@ -11,7 +11,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable
 
-from . import paths, protocol, wire
+from . import dependencies, paths, protocol, wire
 from .ids import key
 from .registry import Registry
 from .runs import RunBook, TaskRef
@@ -84,7 +84,10 @@ class Scheduler:
             if not nodes or (limit != -1 and running >= limit):
                 return
             ref = TaskRef(job_key, task_key)
-            task = self.registry.tasks[job_key][task_key]
+            tasks = self.registry.tasks[job_key]
+            task = tasks[task_key]
+            if dependencies.state(task, tasks) != dependencies.SATISFIED:
+                continue   # it waits for its parents, or for good (blocked), in the queue
             try:
                 need = _integer(task, "requiredSlots")
                 if need > slots:   # it could never run: it fails, and the job goes on

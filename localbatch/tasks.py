@@ -8,7 +8,7 @@ import shutil
 import signal
 from pathlib import Path
 
-from . import errors, protocol, states, validate, wire
+from . import dependencies, errors, protocol, states, validate, wire
 from .ids import key
 from .joblife import JobLife
 from .nodes import NodeManager
@@ -17,10 +17,23 @@ from .registry import Registry
 from .runs import Run, RunBook, TaskRef
 from .scheduler import Scheduler
 
-UNSUPPORTED = ("multiInstanceSettings", "dependsOn", "applicationPackageReferences",
-               "exitConditions", "affinityInfo")
+UNSUPPORTED = ("multiInstanceSettings", "applicationPackageReferences", "affinityInfo")
 ENDED_BY_USER = {"category": "usererror", "code": "TaskEnded",
                  "message": "The task was terminated before it completed."}
+
+
+def _exit_conditions(conditions: dict) -> dict:
+    """exitConditions as given; their jobAction (disable or terminate the job) is not emulated."""
+    options = [conditions.get(name) for name in ("preProcessingError", "fileUploadError",
+                                                 "default")]
+    options += [entry["exitOptions"] for name in ("exitCodes", "exitCodeRanges")
+                for entry in conditions.get(name) or []]
+    for option in filter(None, options):
+        if (option.get("jobAction") or "none").lower() != "none":
+            raise validate.invalid("exitConditions.jobAction", option["jobAction"],
+                                   "localbatch does not emulate an exit condition's jobAction: "
+                                   "leave it none")
+    return conditions
 
 
 def is_task_process(pid: int, state_dir: Path) -> bool:
@@ -84,8 +97,36 @@ class Tasks:
         }
         if body.get("displayName"):
             task["displayName"] = body["displayName"]
+        if body.get("dependsOn"):
+            task["dependsOn"] = self._depends_on(job, task_id, body["dependsOn"])
+        if body.get("exitConditions"):
+            task["exitConditions"] = _exit_conditions(body["exitConditions"])
         self.registry.touch(task)
         return task
+
+    def _depends_on(self, job: dict, task_id: str, depends: dict) -> dict:
+        """dependsOn, with the error table's 400s: the job must use task dependencies
+        (TaskDependenciesNotSpecifiedOnJob), the ids may total 64,000 characters
+        (TaskDependencyListTooLong), the ranges are limited (TaskDependencyRangesTooLong; to
+        how many is not documented: MAX_RANGES here). A task that depends on itself is refused,
+        as localbatch's choice: what Azure does is not documented."""
+        if not job.get("usesTaskDependencies"):
+            raise errors.TaskDependenciesNotSpecifiedOnJob()
+        ids = list(depends.get("taskIds") or [])
+        ranges = [{"start": r["start"], "end": r["end"]} for r in depends.get("taskIdRanges") or []]
+        if sum(len(i) for i in ids) > dependencies.MAX_ID_CHARACTERS:
+            raise errors.TaskDependencyListTooLong()
+        if len(ranges) > dependencies.MAX_RANGES:
+            raise errors.TaskDependencyRangesTooLong()
+        for span in ranges:
+            if span["start"] > span["end"]:
+                raise validate.invalid("dependsOn.taskIdRanges", f"{span['start']}-{span['end']}",
+                                       "a range's start must not be after its end")
+        itself = key(task_id) in map(key, ids) or task_id.isdigit() and any(
+            r["start"] <= int(task_id) <= r["end"] for r in ranges)
+        if itself:
+            raise validate.invalid("dependsOn", task_id, "a task cannot depend on itself")
+        return {**({"taskIds": ids} if ids else {}), **({"taskIdRanges": ranges} if ranges else {})}
 
     def _add(self, job: dict, task: dict) -> None:
         job_key = key(job["id"])

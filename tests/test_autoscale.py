@@ -254,3 +254,30 @@ def test_a_bad_time_scale_is_said_before_anything_starts(tmp_path, monkeypatch) 
     monkeypatch.setenv("LOCALBATCH_TIME_SCALE", "fast")
     with pytest.raises(LocalBatchError, match="LOCALBATCH_TIME_SCALE is 'fast'"):
         up(StateDir(tmp_path / "state"))
+
+
+def test_active_tasks_leave_out_those_whose_dependencies_wait(
+        fast: tuple[StateDir, BatchClient]) -> None:
+    """Learn: $ActiveTasks counts the tasks ready to run, not those whose dependencies are not
+    satisfied; $PendingTasks is $ActiveTasks plus $RunningTasks."""
+    _, batch = fast
+    pool_id, job_id = unique("ready"), unique("deps")
+    batch.create_pool(autoscale_pool(pool_id, "$TargetDedicatedNodes = 0;"))
+    try:
+        batch.create_job(models.BatchJobCreateOptions(
+            id=job_id, pool_info=models.BatchPoolInfo(pool_id=pool_id),
+            uses_task_dependencies=True))
+        batch.create_tasks(job_id, [
+            models.BatchTaskCreateOptions(id="free", command_line="/bin/true"),
+            models.BatchTaskCreateOptions(id="waits", command_line="/bin/true",
+                                          depends_on=models.BatchTaskDependencies(
+                                              task_ids=["free"]))])
+
+        def sampled():
+            return batch.evaluate_pool_auto_scale(pool_id, models.BatchPoolEvaluateAutoScaleOptions(
+                auto_scale_formula="$a = max($ActiveTasks.GetSample(1)); "
+                                   "$p = max($PendingTasks.GetSample(1));")).results
+        assert "$a=1;$p=1" in wait_for(lambda: "$a=1" in (r := sampled()) and r, 30,
+                                       "a sample of the two tasks")
+    finally:
+        delete_pool(batch, pool_id)

@@ -12,9 +12,9 @@ from pathlib import Path
 
 import pytest
 from azure.batch import BatchClient, models
-from azure.core.exceptions import ResourceNotFoundError
+from azure.core.exceptions import HttpResponseError, ResourceNotFoundError
 
-from tests.conftest import delete_job, job_on, unique, wait_for
+from tests.conftest import delete_job, delete_pool, job_on, pool_options, unique, wait_for
 from tests.task_helpers import bash, sleeper, terminate_job, wait_gone, wait_running
 
 # -- terminate and delete -----------------------------------------------------------------------
@@ -103,3 +103,57 @@ def test_all_tasks_complete_terminates_the_job(batch: BatchClient, shared_pool: 
         assert max(t.execution_info.end_time for t in tasks) <= job.execution_info.end_time
     finally:
         delete_job(batch, job_id)
+
+
+# -- update and replace (PATCH and PUT) ----------------------------------------------------------
+
+@pytest.mark.conformance
+def test_a_job_updated_to_terminate_completes_once_its_tasks_have(batch: BatchClient) -> None:
+    """Learn's pattern: add all tasks, then set the job to terminate when they are done. The
+    spec: onAllTasksComplete may not go back from terminatejob to noaction (400)."""
+    pool_id, job_id = unique("update"), unique("ends")
+    batch.create_pool(pool_options(pool_id, 1))
+    try:
+        batch.create_job(models.BatchJobCreateOptions(
+            id=job_id, pool_info=models.BatchPoolInfo(pool_id=pool_id)))
+        batch.create_tasks(job_id, [models.BatchTaskCreateOptions(
+            id=f"t{i}", command_line="/bin/true") for i in range(3)])
+        batch.update_job(job_id, models.BatchJobUpdateOptions(
+            priority=100, all_tasks_complete_mode="terminatejob"))
+        job = batch.get_job(job_id)
+        assert job.priority == 100 and job.all_tasks_complete_mode == "terminatejob"
+        wait_for(lambda: batch.get_job(job_id).state == "completed", 120, "the job to complete")
+        with pytest.raises(HttpResponseError) as refused:
+            batch.update_job(job_id, models.BatchJobUpdateOptions(priority=1))
+        assert (refused.value.status_code, refused.value.error.code) == (409, "JobCompleted")
+    finally:
+        batch.begin_delete_job(job_id, polling_interval=0.2).result()
+        delete_pool(batch, pool_id)
+
+
+@pytest.mark.conformance
+def test_update_and_replace_follow_the_specs_rules(batch: BatchClient) -> None:
+    pool_id, job_id = unique("rules"), unique("job")
+    batch.create_pool(pool_options(pool_id, 0))
+    try:
+        batch.create_job(models.BatchJobCreateOptions(
+            id=job_id, pool_info=models.BatchPoolInfo(pool_id=pool_id),
+            all_tasks_complete_mode="terminatejob", priority=5))
+        with pytest.raises(HttpResponseError) as back:
+            batch.update_job(job_id, models.BatchJobUpdateOptions(
+                all_tasks_complete_mode="noaction"))
+        assert (back.value.status_code, back.value.error.code) == (400, "InvalidPropertyValue")
+        with pytest.raises(HttpResponseError) as moved:
+            batch.update_job(job_id, models.BatchJobUpdateOptions(
+                pool_info=models.BatchPoolInfo(pool_id="another-pool")))
+        assert moved.value.status_code == 409   # only a disabled job may change its pool
+        batch.replace_job(job_id, models.BatchJob(
+            pool_info=models.BatchPoolInfo(pool_id=pool_id),
+            constraints=models.BatchJobConstraints(max_task_retry_count=2)))
+        job = batch.get_job(job_id)
+        assert job.priority == 0   # PUT: what the body leaves out goes back to its default
+        assert job.constraints.max_task_retry_count == 2
+        assert job.all_tasks_complete_mode == "terminatejob"
+    finally:
+        batch.begin_delete_job(job_id, polling_interval=0.2).result()
+        delete_pool(batch, pool_id)

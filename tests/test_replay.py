@@ -27,8 +27,6 @@ RECORDINGS = {re.search(r"test_batch_(\w+)\[", path.name)[1]: json.loads(path.re
 POOL, JOB, FILE = "/pools/{pool_id}", "/jobs/{job_id}", "/files/{file_path:path}"
 SKIPPED = {  # SDK operations outside the kit's subset (README.md, "localbatch"): request, reason
     "begin_stop_pool_resize": ("POST", POOL + "/stopresize", "the kit never stops a resize"),
-    "replace_job": ("PUT", JOB, "job update (PUT) is not in the kit's subset"),
-    "update_job": ("PATCH", JOB, "job update (PATCH) is not in the kit's subset"),
     "begin_disable_job": ("POST", JOB + "/disable", "job disable is not in the kit's subset"),
     "begin_enable_job": ("POST", JOB + "/enable", "job enable is not in the kit's subset"),
     "list_job_preparation_and_release_task_status": (
@@ -275,7 +273,7 @@ def test_replay(name: str, endpoints: dict[str, str], batch: BatchClient) -> Non
 def test_skipped_operations_are_declared() -> None:
     seen = {operation(entry) for entries in RECORDINGS.values() for entry in entries}
     assert seen & set(SKIPPED) == set(SKIPPED) == {
-        "begin_stop_pool_resize", "replace_job", "update_job",
+        "begin_stop_pool_resize",
         "begin_disable_job", "begin_enable_job", "list_job_preparation_and_release_task_status",
         "delete_node_file", "delete_task_file"}
     routed = {(method, path) for path, handlers in ROUTES for method in handlers}

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from .. import schema, wire
-from .http import Call, Reply, accepted, created, entity, listing
+from .http import Call, Reply, accepted, created, entity, entity_headers, listing
 
 
 def create_job(call: Call) -> Reply:
@@ -18,6 +18,29 @@ def list_jobs(call: Call) -> Reply:
 
 def get_job(call: Call) -> Reply:
     return entity(call, call.svc.jobs.get(call.params["job_id"]), "jobs")
+
+
+REPLACEABLE = ("priority", "maxParallelTasks", "allowTaskPreemption", "constraints", "poolInfo",
+               "onAllTasksComplete", "metadata", "networkConfiguration")
+
+
+def update_job(call: Call) -> Reply:
+    body = {} if call.body is None else call.body
+    schema.check("BatchJobUpdateOptions", body)
+    wire.precondition(call.headers, call.svc.jobs.get(call.params["job_id"]), read=False)
+    return Reply(200, None, entity_headers(call.svc.jobs.update(call.params["job_id"], body,
+                                                                replace=False)))
+
+
+def replace_job(call: Call) -> Reply:
+    body = {} if call.body is None else call.body
+    # the SDK sends a BatchJob: what PUT can change is what PATCH can, checked the same way,
+    # and its read-only properties (a job read with get_job, sent back) are ignored
+    schema.check("BatchJobUpdateOptions", {name: body[name] for name in REPLACEABLE
+                                           if name in body})
+    wire.precondition(call.headers, call.svc.jobs.get(call.params["job_id"]), read=False)
+    return Reply(200, None, entity_headers(call.svc.jobs.update(call.params["job_id"], body,
+                                                                replace=True)))
 
 
 def delete_job(call: Call) -> Reply:

@@ -24,7 +24,7 @@ ROOTS = (
     "BatchPoolCreateOptions", "BatchPoolResizeOptions", "BatchJobCreateOptions",
     "BatchJobTerminateOptions", "BatchTaskCreateOptions", "BatchTaskGroup",
     "BatchPoolUpdateOptions", "BatchNodeRebootOptions", "BatchPoolEnableAutoScaleOptions",
-    "BatchPoolEvaluateAutoScaleOptions",
+    "BatchPoolEvaluateAutoScaleOptions", "BatchJobUpdateOptions",
     # the entities localbatch stores and answers with
     "BatchPool", "BatchNode", "BatchJob", "BatchTask",
 )
