@@ -91,3 +91,11 @@ def test_11_the_pool_follows_its_queue_and_a_preempted_task_runs_again(
     assert "✓ the pool grew to 3 node(s) for its queue and shrank back to 0" in autoscale
     assert "Long0 is completed (success), on " in autoscale
     assert "400 AutoScalingFormulaSyntaxError: Line 1, Col 34" in autoscale
+
+
+def test_12_the_report_waits_for_its_parts_and_a_failed_parent_blocks(
+        tutorial_run: TutorialRun) -> None:
+    dependencies = tutorial_run.text("12_task_dependencies.ipynb")
+    assert "report is active while the parts run" in dependencies
+    assert "✓ the report waited for the four parts, and the job ended itself" in dependencies
+    assert "after is active" in dependencies and "next: success" in dependencies
