@@ -21,7 +21,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections import deque
-from datetime import datetime, timedelta
+from datetime import timedelta
 
 import psutil
 
@@ -62,7 +62,7 @@ class AutoScale:
         self.due: dict[str, float] = {}           # pool key: loop time of its next evaluation
         self.enabled_at: dict[str, float] = {}    # pool key: loop time of its last enable
         self.cpu: dict[tuple[str, str], tuple[float, float]] = {}   # node: (cpu s, wall s)
-        self.apply = None   # set by the service: Pools.apply_autoscale(pool_key, evaluation)
+        self.apply = None   # Pools.apply_autoscale(pool_key, evaluation), set by Pools
 
     @property
     def period(self) -> float:
@@ -99,6 +99,8 @@ class AutoScale:
     def forget(self, pool_key: str) -> None:
         for table in (self.history, self.due, self.enabled_at):
             table.pop(pool_key, None)
+        for node in [node for node in self.cpu if node[0] == pool_key]:
+            del self.cpu[node]
 
     async def tick_forever(self) -> None:
         """Sample every pool that scales itself each period; evaluate those that are due."""
@@ -191,9 +193,9 @@ class AutoScale:
         return evaluate(formula, variables, wire.now())
 
 
-def run_document(evaluation, at: datetime | None = None) -> dict:
+def run_document(evaluation) -> dict:
     """autoScaleRun: timestamp, results and (a failed run) error."""
-    run = {"timestamp": wire.iso(at or wire.now()), "results": evaluation.results}
+    run = {"timestamp": wire.iso(wire.now()), "results": evaluation.results}
     if evaluation.error:
         run["error"] = evaluation.error
     return run

@@ -40,8 +40,9 @@ def _agent_pid(path: Path, node_id: str) -> int | None:
     return pid if node_id in cmdline else None
 
 
-def kill_node(state: StateDir, pool_id: str, node_id: str) -> None:
-    """SIGKILL the agent of one node, or LocalBatchError saying what to fix."""
+def check_node_command(state: StateDir, pool_id: str, node_id: str) -> None:
+    """What a command on one node (kill-node, preempt-node) needs: two ids, a running
+    localbatch; else LocalBatchError saying what to fix."""
     for name, value in (("pool", pool_id), ("node", node_id)):
         if not ID.match(value):
             raise LocalBatchError(f"{value!r} is not a {name} id (letters, digits, hyphens and "
@@ -49,6 +50,11 @@ def kill_node(state: StateDir, pool_id: str, node_id: str) -> None:
     if not all(running(state).values()):
         raise LocalBatchError("localbatch is not running: start it with "
                               "`python -m localbatch up`.")
+
+
+def kill_node(state: StateDir, pool_id: str, node_id: str) -> None:
+    """SIGKILL the agent of one node, or LocalBatchError saying what to fix."""
+    check_node_command(state, pool_id, node_id)
     paths = Paths(state.path)
     if not paths.pool(key(pool_id)).is_dir():
         raise LocalBatchError(f"localbatch has no pool {pool_id!r} with nodes: "

@@ -15,20 +15,14 @@ import urllib.request
 from urllib.parse import quote, urlsplit
 
 from . import API_VERSION, auth, tls, wire
-from .control import LocalBatchError, running
-from .killnode import ID
+from .control import LocalBatchError
+from .killnode import check_node_command
 from .statedir import StateDir
 
 
 def preempt_node(state: StateDir, pool_id: str, node_id: str) -> None:
     """Preempt one Spot node, or LocalBatchError with the service's reason."""
-    for name, value in (("pool", pool_id), ("node", node_id)):
-        if not ID.match(value):
-            raise LocalBatchError(f"{value!r} is not a {name} id (letters, digits, hyphens and "
-                                  "underscores).")
-    if not all(running(state).values()):
-        raise LocalBatchError("localbatch is not running: start it with "
-                              "`python -m localbatch up`.")
+    check_node_command(state, pool_id, node_id)
     endpoints = state.endpoints()
     url = (f"{endpoints['BATCH_ACCOUNT_URL']}/localbatch/pools/{quote(pool_id)}/nodes/"
            f"{quote(node_id)}/preempt?api-version={API_VERSION}")

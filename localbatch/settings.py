@@ -16,10 +16,7 @@ def retry_seconds() -> float:
     raw = os.environ.get(RETRY_VARIABLE, "").strip()
     if not raw:
         return RETRY_SECONDS
-    try:
-        seconds = float(raw)
-    except ValueError:
-        seconds = -1.0
+    seconds = _number(raw)
     if not 0 <= seconds < float("inf"):
         raise ValueError(f"{RETRY_VARIABLE} must be a number of seconds, 0 or more (it is {raw!r}).")
     return seconds
@@ -34,11 +31,16 @@ def time_scale() -> float | None:
     raw = os.environ.get(SCALE_VARIABLE, "").strip()
     if not raw:
         return None
-    try:
-        scale = float(raw)
-    except ValueError:
-        scale = 0.0
+    scale = _number(raw)
     if not 1 <= scale <= 1000:
         raise ValueError(f"{SCALE_VARIABLE} is {raw!r}: give a number from 1 (as on Azure) to "
                          "1000, for example 10 (a 5-minute autoscale interval then lasts 30 s).")
     return scale
+
+
+def _number(raw: str) -> float:
+    """The value as a float; NaN (outside every range) when it is not a number."""
+    try:
+        return float(raw)
+    except ValueError:
+        return float("nan")
