@@ -143,6 +143,18 @@ TaskDependencyRangesTooLong = _error(
     "TaskDependencyRangesTooLong", 400,
     "A task was specified as depending on multiple ranges of task ids, and the list of ranges "
     "was too long to be stored.")
+# The spec (BatchJobPreparationTask, BatchJobReleaseTask, List Job Preparation and Release Task
+# Status): a task with the id of its job's preparation or release task is refused with these
+# 409s, and the list for a job without a preparation task with the last one.
+TaskIdSameAsJobPreparationTask = _error(
+    "TaskIdSameAsJobPreparationTask", 409,
+    "The specified task id is the id of the job's job preparation task.")
+TaskIdSameAsJobReleaseTask = _error(
+    "TaskIdSameAsJobReleaseTask", 409,
+    "The specified task id is the id of the job's job release task.")
+JobPreparationTaskNotSpecified = _error(
+    "JobPreparationTaskNotSpecified", 409,
+    "The specified job does not have a job preparation task.")
 NodeNotSpot = _error(
     "NodeNotSpot", 409, "The specified node is a dedicated node: only a Spot (low-priority) "
                         "node can be preempted.")

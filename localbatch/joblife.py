@@ -6,6 +6,7 @@ import logging
 
 from . import errors, states
 from .ids import key
+from .jobprep import JobPrep
 from .registry import Registry
 from .runs import RunBook
 from .scheduler import internal_error
@@ -15,8 +16,8 @@ log = logging.getLogger(__name__)
 
 
 class JobLife:
-    def __init__(self, registry: Registry, book: RunBook):
-        self.registry, self.book = registry, book
+    def __init__(self, registry: Registry, book: RunBook, prep: JobPrep):
+        self.registry, self.book, self.prep = registry, book, prep
         self._unschedulable: set[str] = set()   # jobs whose scheduling error was shown
 
     def get(self, job_id: str) -> dict:
@@ -37,11 +38,12 @@ class JobLife:
         return job
 
     def check_terminated(self, job_key: str) -> None:
-        """A terminating job completes once none of its tasks is running any more."""
+        """A terminating job completes once none of its tasks is running any more, and its
+        release task (if any) has run on the nodes that ran its preparation task."""
         job = self.registry.jobs.get(job_key)
         if job is None or job["state"] != "terminating":
             return
-        if not self.book.running_in(job_key):
+        if not self.book.running_in(job_key) and not self.prep.releasing(job):
             reason = self.registry.job_side.get(job_key, {}).get("terminateReason")
             self.registry.save_job_side(job_key, terminateReason=None)
             self.complete(job, reason or "UserTerminate")
@@ -52,13 +54,20 @@ class JobLife:
         self.registry.save_job(job)
 
     def check_all_done(self, job_key: str) -> None:
-        """onAllTasksComplete=terminatejob: the job completes when its last task does."""
+        """onAllTasksComplete=terminatejob: the job completes when its last task does (after
+        its release tasks, if it has them: it is terminating meanwhile)."""
         job = self.registry.jobs.get(job_key)
         if job is None or job["state"] != "active" or job["onAllTasksComplete"] != "terminatejob":
             return
         tasks = self.registry.tasks.get(job_key, {}).values()
         if tasks and all(t["state"] == "completed" for t in tasks):
-            self.complete(job, "AllTasksComplete")
+            if job.get("jobReleaseTask"):
+                states.move("job", job, "terminating")
+                self.registry.save_job_side(job_key, terminateReason="AllTasksComplete")
+                self.registry.save_job(job)
+                self.check_terminated(job_key)
+            else:
+                self.complete(job, "AllTasksComplete")
 
     def unschedulable(self, job: dict, exc: Exception) -> None:
         """A job the scheduler cannot use (a bad stored document): where it failed is logged, and

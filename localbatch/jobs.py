@@ -1,25 +1,26 @@
-"""Jobs: create, read, terminate and delete; a job's tasks run on its pool."""
+"""Jobs: create, read, update, terminate and delete; a job's tasks run on its pool."""
 
 from __future__ import annotations
 
 import asyncio
 import shutil
 
-from . import errors, states, validate, wire
+from . import errors, jobprep, states, validate, wire
 from .background import Background
 from .ids import key
 from .joblife import JobLife
+from .jobprep import JobPrep
 from .paths import Paths
 from .registry import Registry
 from .tasks import Tasks
 
-UNSUPPORTED = ("jobManagerTask", "jobPreparationTask", "jobReleaseTask", "networkConfiguration")
+UNSUPPORTED = ("jobManagerTask", "networkConfiguration")
 
 
 class Jobs:
-    def __init__(self, registry: Registry, life: JobLife, tasks: Tasks, paths: Paths,
-                 background: Background, base_url: str):
-        self.registry, self.life, self.tasks = registry, life, tasks
+    def __init__(self, registry: Registry, life: JobLife, tasks: Tasks, prep: JobPrep,
+                 paths: Paths, background: Background, base_url: str):
+        self.registry, self.life, self.tasks, self.prep = registry, life, tasks, prep
         self.paths, self.background, self.base_url = paths, background, base_url
 
     def get(self, job_id: str) -> dict:
@@ -39,6 +40,8 @@ class Jobs:
         # Required here, not in the schema: poolId is optional there beside an auto pool.
         validate.require(pool_info, "poolId", "poolInfo.")
         constraints = body.get("constraints") or {}
+        preparation = jobprep.preparation_task(body.get("jobPreparationTask"))
+        release = jobprep.release_task(body.get("jobReleaseTask"), preparation)
         if key(job_id) in self.registry.jobs:
             raise errors.JobExists()
         stamp = wire.iso(wire.now())
@@ -57,9 +60,11 @@ class Jobs:
             "onAllTasksComplete": validate.enum(body.get("onAllTasksComplete"), "noaction"),
             "onTaskFailure": validate.enum(body.get("onTaskFailure"), "noaction"),
         }
-        for name in ("displayName", "metadata", "commonEnvironmentSettings"):
-            if body.get(name):
-                job[name] = body[name]
+        for name, value in (("jobPreparationTask", preparation), ("jobReleaseTask", release),
+                            *((n, body.get(n)) for n in ("displayName", "metadata",
+                                                         "commonEnvironmentSettings"))):
+            if value:
+                job[name] = value
         self.registry.touch(job)
         self.registry.save_job(job)
         return job
@@ -127,6 +132,15 @@ class Jobs:
         self.tasks.end_running(key(job_id))
         self.life.check_terminated(key(job_id))
 
+    def preparation_status(self, job_id: str) -> list[tuple[str, dict]]:
+        """The job's preparation and release task status per node, for a list; the spec's 409
+        JobPreparationTaskNotSpecified for a job that has neither."""
+        job = self.get(job_id)
+        if not job.get("jobPreparationTask"):
+            raise errors.JobPreparationTaskNotSpecified()
+        return sorted((node_id, {k: v for k, v in status.items() if k != "bootTime"})
+                      for node_id, status in self.prep.statuses(key(job_id)).items())
+
     def delete(self, job_id: str) -> None:
         job = self.get(job_id)
         if job["state"] == "deleting":
@@ -137,8 +151,15 @@ class Jobs:
         self.background.spawn(self._reclaim(key(job_id)))
 
     async def _reclaim(self, job_key: str) -> None:
+        """Its tasks killed, its release tasks run (the spec: Delete Job runs them too), then
+        the job and its folders go."""
         await self.tasks.kill_running(job_key)
-        job_id = self.registry.jobs[job_key]["id"]
+        job = self.registry.jobs[job_key]
+        deadline = asyncio.get_running_loop().time() + jobprep.RELEASE_LONGEST
+        while self.prep.releasing(job) and asyncio.get_running_loop().time() < deadline:
+            await asyncio.sleep(0.05)
+        job_id = job["id"]
+        self.prep.forget_job(job_key)
         self.registry.drop_job(job_key)
         for folder in self.paths.job_folders(job_id, self.registry.nodes):
             # off the event loop: thousands of task folders take a while

@@ -152,9 +152,12 @@ class Agent:
 
     def task_env(self, spec: dict, task_dir: Path) -> dict[str, str]:
         """A task's environment: the image's PATH for its elevation, then its own settings."""
-        return {**self.base_env, "PATH": self.paths[bool(spec.get("admin"))],
-                "AZ_BATCH_TASK_DIR": str(task_dir),
-                "AZ_BATCH_TASK_WORKING_DIR": str(task_dir / "wd"), **spec.get("env", {})}
+        env = {**self.base_env, "PATH": self.paths[bool(spec.get("admin"))],
+               "AZ_BATCH_TASK_DIR": str(task_dir), "AZ_BATCH_TASK_WORKING_DIR": str(task_dir / "wd")}
+        if spec.get("jobPrepDir"):   # a task of a job with a preparation task (Learn's variables)
+            env.update(AZ_BATCH_JOB_PREP_DIR=str(self.root / spec["jobPrepDir"]),
+                       AZ_BATCH_JOB_PREP_WORKING_DIR=str(self.root / spec["jobPrepDir"] / "wd"))
+        return {**env, **spec.get("env", {})}
 
     def emit(self, event: dict) -> None:
         sys.stdout.write(protocol.encode(event).decode())

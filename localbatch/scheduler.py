@@ -13,6 +13,7 @@ from collections.abc import Callable
 
 from . import dependencies, paths, protocol, wire
 from .ids import key
+from .jobprep import JobPrep
 from .registry import Registry
 from .runs import RunBook, TaskRef
 from .secrecy import frames
@@ -43,8 +44,8 @@ def internal_error(what: str, exc: Exception) -> dict:
 
 
 class Scheduler:
-    def __init__(self, registry: Registry, book: RunBook):
-        self.registry, self.book = registry, book
+    def __init__(self, registry: Registry, book: RunBook, prep: JobPrep):
+        self.registry, self.book, self.prep = registry, book, prep
 
     def place(self, start: Start) -> tuple[list[tuple[TaskRef, dict]], list[tuple[dict, Exception]]]:
         """Place as many queued tasks as free slots allow (jobs by priority, then age), each
@@ -76,7 +77,8 @@ class Scheduler:
         pool_key = key(pool["id"])
         slots = _integer(pool, "taskSlotsPerNode")
         nodes = [n for n in self.registry.nodes.get(pool_key, {}).values()
-                 if n["state"] in READY and n["schedulingState"] == "enabled"]
+                 if n["state"] in READY and n["schedulingState"] == "enabled"
+                 and self.prep.eligible(job, pool_key, n)]
         limit = _integer(job, "maxParallelTasks")
         running = self.book.running_in(job_key)
         spread = pool["taskSchedulingPolicy"]["nodeFillType"] == "spread"
@@ -120,7 +122,9 @@ class Scheduler:
                job.get("commonEnvironmentSettings", []) + task["environmentSettings"]}
         env.update(AZ_BATCH_JOB_ID=job["id"], AZ_BATCH_TASK_ID=task["id"])
         wall = task["constraints"]["maxWallClockTime"]
+        prep = job.get("jobPreparationTask")
         return {"taskDir": paths.task_root(job["id"], task["id"]),
+                "jobPrepDir": paths.task_root(job["id"], prep["id"]) if prep else None,
                 "commandLine": task["commandLine"],
                 "resourceFiles": task["resourceFiles"], "outputFiles": task["outputFiles"],
                 "env": env, "admin": protocol.admin(task["userIdentity"], pool),

@@ -12,6 +12,7 @@ from .background import Background
 from .events import NodeEventHandler
 from .image import Image
 from .joblife import JobLife
+from .jobprep import JobPrep
 from .jobs import Jobs
 from .nodes import AgentSettings, NodeManager
 from .paths import Paths
@@ -38,10 +39,11 @@ class Service:
         book, paths = RunBook(), Paths(state_dir)
         self.node_manager = NodeManager(self.registry, book, paths,
                                         AgentSettings(account, base_url, image))
-        life = JobLife(self.registry, book)
-        scheduler = Scheduler(self.registry, book)
-        self.tasks = Tasks(self.registry, book, life, scheduler, self.node_manager, paths)
-        self.jobs = Jobs(self.registry, life, self.tasks, paths, self.background, base_url)
+        prep = JobPrep(self.registry, self.node_manager)
+        life = JobLife(self.registry, book, prep)
+        scheduler = Scheduler(self.registry, book, prep)
+        self.tasks = Tasks(self.registry, book, life, scheduler, self.node_manager, paths, prep)
+        self.jobs = Jobs(self.registry, life, self.tasks, prep, paths, self.background, base_url)
         self.autoscale = AutoScale(self.registry, self.node_manager, time_scale)
         self.pools = Pools(self.registry, self.node_manager, self.tasks, paths, self.background,
                            base_url, max_nodes, self.autoscale)

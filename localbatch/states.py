@@ -30,7 +30,8 @@ TRANSITIONS: dict[str, dict[str, set[str]]] = {
         "deleting": set(),
     },
     "task": {
-        "active": {"running", "completed"},
+        "active": {"preparing", "running", "completed"},
+        "preparing": {"running", "active", "completed"},   # its node's job preparation task
         "running": {"completed", "active"},
         "completed": {"active"},
     },

@@ -11,6 +11,7 @@ from pathlib import Path
 from . import dependencies, errors, protocol, states, validate, wire
 from .ids import key
 from .joblife import JobLife
+from .jobprep import PREP, JobPrep
 from .nodes import NodeManager
 from .paths import Paths
 from .registry import Registry
@@ -48,9 +49,9 @@ def retries_left(task: dict) -> bool:
 
 class Tasks:
     def __init__(self, registry: Registry, book: RunBook, life: JobLife, scheduler: Scheduler,
-                 nodes: NodeManager, paths: Paths):
+                 nodes: NodeManager, paths: Paths, prep: JobPrep):
         self.registry, self.book, self.life = registry, book, life
-        self.scheduler, self.nodes, self.paths = scheduler, nodes, paths
+        self.scheduler, self.nodes, self.paths, self.prep = scheduler, nodes, paths, prep
 
     def get(self, job_id: str, task_id: str) -> dict:
         tasks = self.registry.tasks.get(key(job_id))
@@ -128,6 +129,15 @@ class Tasks:
             raise validate.invalid("dependsOn", task_id, "a task cannot depend on itself")
         return {**({"taskIds": ids} if ids else {}), **({"taskIdRanges": ranges} if ranges else {})}
 
+    @staticmethod
+    def _check_id(job: dict, task_id: str) -> None:
+        """A task may not take the id of its job's preparation or release task (the spec's
+        409s)."""
+        for name, error in (("jobPreparationTask", errors.TaskIdSameAsJobPreparationTask),
+                            ("jobReleaseTask", errors.TaskIdSameAsJobReleaseTask)):
+            if job.get(name) and key(job[name]["id"]) == key(task_id):
+                raise error()
+
     def _add(self, job: dict, task: dict) -> None:
         job_key = key(job["id"])
         self.registry.save_task(job_key, task)
@@ -136,6 +146,7 @@ class Tasks:
     def create(self, job_id: str, body: dict) -> dict:
         job = self.life.open(job_id)
         task = self.build(job, body)
+        self._check_id(job, task["id"])
         if key(task["id"]) in self.registry.tasks[key(job["id"])]:
             raise errors.TaskExists()
         self._add(job, task)
@@ -157,6 +168,7 @@ class Tasks:
         task_id = item["id"]
         try:
             task = self.build(job, item)
+            self._check_id(job, task["id"])
             if key(task["id"]) in existing:
                 raise errors.TaskExists()
         except errors.BatchError as exc:
@@ -169,7 +181,7 @@ class Tasks:
         counts = dict.fromkeys(("active", "running", "completed", "succeeded", "failed"), 0)
         slots = dict(counts)
         for task in self.registry.tasks.get(key(job_id), {}).values():
-            names = [task["state"]]
+            names = ["running" if task["state"] == "preparing" else task["state"]]
             if task["state"] == "completed":
                 names.append("succeeded" if task["executionInfo"].get("result") == "success"
                              else "failed")
@@ -193,10 +205,13 @@ class Tasks:
                 self.finish(ref.job, task, None, failure)
 
     def _start(self, ref: TaskRef, task: dict, pool: dict, node: dict, spec: dict) -> None:
-        """The scheduler placed the task on the node: it runs there, holding the node's slots."""
+        """The scheduler placed the task on the node: it runs there, holding the node's slots,
+        or first waits there (preparing) for the job's preparation task."""
         task_root = spec["taskDir"]
-        states.move("task", task, "running")
-        task["executionInfo"]["startTime"] = task["stateTransitionTime"]
+        ready = self.prep.gate(self.registry.jobs[ref.job], pool, node)
+        states.move("task", task, "running" if ready else "preparing")
+        if ready:
+            task["executionInfo"]["startTime"] = task["stateTransitionTime"]
         task["nodeInfo"] = {
             "affinityId": node["affinityId"], "nodeUrl": node["url"], "poolId": pool["id"],
             "nodeId": node["id"],
@@ -204,7 +219,28 @@ class Tasks:
             "taskRootDirectoryUrl": f"{node['url']}/files/{task_root}"}
         self.registry.save_task(ref.job, task)
         run = self.book.start(ref, key(pool["id"]), node["id"], task["requiredSlots"])
-        self.nodes.dispatch(run, spec)
+        if ready:
+            self.nodes.dispatch(run, spec)
+        else:
+            self.prep.hold(run, spec)
+            self.nodes.count_slots(run.pool_key, run.node_id)
+
+    def _prepared(self, job_key: str, pool_key: str, node_id: str, succeeded: bool) -> None:
+        """The job's preparation task ended for good on the node: the tasks waiting there run,
+        or (it failed) go back to the queue for another node."""
+        for run, spec in self.prep.take_waiting(job_key, (pool_key, node_id)):
+            task = self.task_of(run)
+            if task is None or task["state"] != "preparing" or not self.book.is_current(run):
+                continue
+            if succeeded:
+                states.move("task", task, "running")
+                task["executionInfo"]["startTime"] = task["stateTransitionTime"]
+                self.registry.save_task(job_key, task)
+                self.nodes.dispatch(run, spec)
+            else:
+                self.book.ended(run.key)
+                self.requeue(job_key, task, count=False)
+                self.nodes.count_slots(pool_key, node_id)
 
     def task_of(self, run: Run) -> dict | None:
         return self.registry.tasks.get(run.ref.job, {}).get(run.ref.task)
@@ -231,6 +267,15 @@ class Tasks:
 
     def on_done(self, run_key: str, event: dict) -> None:
         """A node reports that a run's process ended (or never started)."""
+        if self.prep.owns(run_key):
+            prep_run, succeeded = self.prep.on_done(run_key, event)
+            if prep_run is not None:
+                if prep_run.kind == PREP and succeeded is not None:
+                    self._prepared(prep_run.job_key, prep_run.pool_key, prep_run.node_id,
+                                   succeeded)
+                self.life.check_terminated(prep_run.job_key)
+            self.schedule()
+            return
         run, ending, current = self.book.ended(run_key)
         if run is None:   # its node was already counted as gone
             return
@@ -292,9 +337,10 @@ class Tasks:
         """A node's running tasks, once it is gone or leaving: ended for good (terminate), or
         requeued. As on Azure, a lost node counts no retry, and only a requeue the user asked
         for (resize or reboot with `requeue`) counts a requeue."""
+        ended_jobs = self.prep.node_gone(pool_key, node_id)
         for run in self.book.take_node(pool_key, node_id):
             task = self.task_of(run)
-            if task is None or task["state"] != "running":
+            if task is None or task["state"] not in ("running", "preparing"):
                 continue
             if option == "terminate":
                 self.kill_orphan(run.ref.job, task)
@@ -303,6 +349,8 @@ class Tasks:
             else:
                 self.requeue(run.ref.job, task, count=option == "requeue")
         self.nodes.count_slots(pool_key, node_id)
+        for job_key in ended_jobs:   # a release task that ran there ends with it
+            self.life.check_terminated(job_key)
 
     def terminate(self, job_id: str, task_id: str) -> None:
         task = self.get(job_id, task_id)
@@ -330,13 +378,19 @@ class Tasks:
         if task["state"] == "active":
             self.book.dequeue(ref)
             self.finish(job_key, task, None, failure)
+        elif task["state"] == "preparing" and run is not None:   # never dispatched
+            self.prep.unhold(run.key)
+            self.book.ended(run.key)
+            self.finish(job_key, task, None, failure)
+            self.nodes.count_slots(run.pool_key, run.node_id)
         elif task["state"] == "running" and run is not None:
             self.book.end_with(run, failure)
             self.nodes.kill(run)
 
     def end_running(self, job_key: str) -> None:
+        self.prep.kill_job_runs(job_key)
         for task in list(self.registry.tasks.get(job_key, {}).values()):
-            if task["state"] == "running":
+            if task["state"] in ("running", "preparing"):
                 self._end(job_key, task, ENDED_BY_USER)
 
     def delete(self, job_id: str, task_id: str) -> None:
@@ -344,7 +398,11 @@ class Tasks:
         ref = TaskRef.of(job_id, task_id)
         self.book.dequeue(ref)
         run = self.book.detach(ref)
-        if run is not None:   # its slots stay taken until its node confirms the kill
+        if run is not None and run.key in self.prep.waiting:   # preparing: never dispatched
+            self.prep.unhold(run.key)
+            self.book.ended(run.key)
+            self.nodes.count_slots(run.pool_key, run.node_id)
+        elif run is not None:   # its slots stay taken until its node confirms the kill
             self.nodes.kill(run)
         folder = self.folder(task)
         self.registry.drop_task(ref.job, ref.task)
@@ -355,6 +413,10 @@ class Tasks:
     async def kill_running(self, job_key: str, timeout: float = 10) -> None:
         """Kill the job's running task processes and wait until their nodes confirm it."""
         self.book.drop_queue(job_key)
+        self.prep.kill_job_runs(job_key)
+        for run, _ in self.prep.take_waiting(job_key):   # preparing: never dispatched
+            self.book.ended(run.key)
+            self.nodes.count_slots(run.pool_key, run.node_id)
         mine = self.book.job_runs(job_key)
         for run in mine:
             self.nodes.kill(run)
@@ -369,7 +431,7 @@ class Tasks:
         tasks = sorted(self.registry.tasks.get(job_key, {}).items(),
                        key=lambda kv: kv[1]["creationTime"])
         for task_key, task in tasks:
-            if task["state"] == "running":
+            if task["state"] in ("running", "preparing"):
                 self.requeue(job_key, task, count=False)
             elif task["state"] == "active":
                 self.book.enqueue(TaskRef(job_key, task_key))

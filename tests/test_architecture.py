@@ -61,7 +61,8 @@ def hub_reaches(source: str) -> list[str]:
 
 # Who writes each kind of record (docs/architecture.md): its saves, drops and state moves.
 OWNERS = {"pool": {"localbatch.pools"}, "node": {"localbatch.nodes"},
-          "job": {"localbatch.jobs", "localbatch.joblife"}, "task": {"localbatch.tasks"}}
+          "job": {"localbatch.jobs", "localbatch.joblife", "localbatch.jobprep"},
+          "task": {"localbatch.tasks"}}
 WRITE = re.compile(r"^(?:save|drop)_(pool|node|job|task)(?:_side)?$")
 
 

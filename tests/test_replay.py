@@ -29,14 +29,8 @@ SKIPPED = {  # SDK operations outside the kit's subset (README.md, "localbatch")
     "begin_stop_pool_resize": ("POST", POOL + "/stopresize", "the kit never stops a resize"),
     "begin_disable_job": ("POST", JOB + "/disable", "job disable is not in the kit's subset"),
     "begin_enable_job": ("POST", JOB + "/enable", "job enable is not in the kit's subset"),
-    "list_job_preparation_and_release_task_status": (
-        "GET", JOB + "/jobpreparationandreleasetaskstatus", "the kit has no preparation task"),
     "delete_node_file": ("DELETE", POOL + "/nodes/{node_id}" + FILE, "the kit deletes no files"),
     "delete_task_file": ("DELETE", JOB + "/tasks/{task_id}" + FILE, "the kit deletes no files"),
-}
-DROPPED = {  # taken out of recorded request bodies (localbatch refuses them), so not compared
-    "jobPreparationTask": "not emulated; the kit uses none",
-    "jobReleaseTask": "not emulated; the kit uses none",
 }
 IGNORED = {  # recorded response keys not compared
     "certificateReferences": "not in api-version 2025-06-01 (nor in azure-batch 15.1.0's models)",
@@ -90,7 +84,7 @@ def states(body: object) -> object:
 
 
 def missing_keys(recorded: dict, got: dict) -> list[str]:
-    return sorted(k for k in recorded if k not in got and k not in IGNORED and k not in DROPPED)
+    return sorted(k for k in recorded if k not in got and k not in IGNORED)
 
 
 def linux(body: dict) -> None:
@@ -159,7 +153,7 @@ class Replay:
     def body(self, recorded: dict | None) -> dict | None:
         if recorded is None:
             return None
-        body = {k: v for k, v in copy.deepcopy(recorded).items() if k not in DROPPED}
+        body = copy.deepcopy(recorded)
         if "id" in body:
             body["id"] = self.fresh(body["id"])
         if "autoPoolSpecification" in body.get("poolInfo", {}):
@@ -274,7 +268,7 @@ def test_skipped_operations_are_declared() -> None:
     seen = {operation(entry) for entries in RECORDINGS.values() for entry in entries}
     assert seen & set(SKIPPED) == set(SKIPPED) == {
         "begin_stop_pool_resize",
-        "begin_disable_job", "begin_enable_job", "list_job_preparation_and_release_task_status",
+        "begin_disable_job", "begin_enable_job",
         "delete_node_file", "delete_task_file"}
     routed = {(method, path) for path, handlers in ROUTES for method in handlers}
     for name, (method, path, _) in SKIPPED.items():

@@ -43,6 +43,13 @@ def replace_job(call: Call) -> Reply:
                                                                 replace=True)))
 
 
+def list_preparation_status(call: Call) -> Reply:
+    job_id = call.params["job_id"]
+    return listing(call, call.svc.jobs.preparation_status(job_id),
+                   "jobpreparationandreleasetaskstatuslist",
+                   f"/jobs/{job_id}/jobpreparationandreleasetaskstatus")
+
+
 def delete_job(call: Call) -> Reply:
     wire.precondition(call.headers, call.svc.jobs.get(call.params["job_id"]), read=False)
     call.svc.jobs.delete(call.params["job_id"])

@@ -34,6 +34,8 @@ ROUTES: list[tuple[str, dict]] = [
                         "DELETE": jobs.delete_job}),
     ("/jobs/{job_id}/terminate", {"POST": jobs.terminate_job}),
     ("/jobs/{job_id}/taskcounts", {"GET": jobs.task_counts}),
+    ("/jobs/{job_id}/jobpreparationandreleasetaskstatus",
+     {"GET": jobs.list_preparation_status}),
     ("/jobs/{job_id}/tasks", {"POST": tasks.create_task, "GET": tasks.list_tasks}),
     ("/jobs/{job_id}/addtaskcollection", {"POST": tasks.create_task_collection}),
     (TASK, {"GET": tasks.get_task, "DELETE": tasks.delete_task}),

@@ -270,7 +270,19 @@ def reject_constant(name: str) -> float:
 ENTITIES = {"pool": "BatchPool", "node": "BatchNode", "job": "BatchJob", "task": "BatchTask"}
 SIDE = {   # the service's own fields, kept beside a job's and a task's documents (registry.py)
     "job-side": {"type": "object", "additionalProperties": False,
-                 "properties": {"terminateReason": {"type": "string"}}},
+                 "properties": {
+                     "terminateReason": {"type": "string"},
+                     # node id -> its BatchJobPreparationAndReleaseTaskStatus (jobprep.py), and
+                     # the node's lastBootTime when the preparation task ran there
+                     "prepStatus": {"type": "object", "additionalProperties": {
+                         "type": "object", "required": ["poolId", "nodeId", "nodeUrl"],
+                         "properties": {
+                             **{name: {"type": "string"}
+                                for name in ("poolId", "nodeId", "nodeUrl")},
+                             "bootTime": {"type": ["string", "null"]},
+                             **{name: {"type": "object", "required": ["state", "startTime"]}
+                                for name in ("jobPreparationTaskExecutionInfo",
+                                             "jobReleaseTaskExecutionInfo")}}}}}},
     "task-side": {"type": "object", "additionalProperties": False,
                   "properties": {"pgid": {"type": "integer", "minimum": 1}}},
 }
