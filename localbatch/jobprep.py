@@ -190,6 +190,8 @@ class JobPrep:
         env.update(AZ_BATCH_JOB_ID=job["id"], AZ_BATCH_TASK_ID=doc["id"])
         self.nodes.send(pool_key, node["id"], protocol.run(run_key, {
             "taskDir": root, "commandLine": doc["commandLine"],
+            "jobPrepDir": paths.task_root(job["id"], job["jobPreparationTask"]["id"])
+            if kind == RELEASE else None,
             "resourceFiles": doc["resourceFiles"], "outputFiles": [], "env": env,
             "admin": protocol.admin(doc["userIdentity"], pool),
             "maxWallClockSeconds": None if wall == wire.FOREVER else

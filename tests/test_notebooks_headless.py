@@ -93,9 +93,12 @@ def test_11_the_pool_follows_its_queue_and_a_preempted_task_runs_again(
     assert "400 AutoScalingFormulaSyntaxError: Line 1, Col 34" in autoscale
 
 
-def test_12_the_report_waits_for_its_parts_and_a_failed_parent_blocks(
+def test_12_the_podcast_waits_for_its_parts_and_a_failed_part_blocks(
         tutorial_run: TutorialRun) -> None:
     dependencies = tutorial_run.text("12_task_dependencies.ipynb")
-    assert "report is active while the parts run" in dependencies
-    assert "✓ the report waited for the four parts, and the job ended itself" in dependencies
-    assert "after is active" in dependencies and "next: success" in dependencies
+    assert "podcast is active while the parts run" in dependencies
+    assert "completed, success  completed, success" in dependencies   # prepared and released
+    assert re.search(r"✓ one podcast of 5 parts \((\d+) s of \1\)", dependencies)
+    assert "podcast is active and the job is active" in dependencies
+    assert "✓ a podcast blocked by a failed part, and a job ended on purpose" in dependencies
+    assert "podcast: success" in dependencies
