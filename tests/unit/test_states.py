@@ -33,7 +33,7 @@ def test_an_allowed_move_changes_the_state_and_its_time(kind: str, old: str, new
     ("node", "unusable", "idle"),
     ("job", "completed", "active"), ("job", "deleting", "completed"),
     ("job", "active", "disabled"),
-    ("task", "completed", "running"), ("task", "active", "preparing"),
+    ("task", "completed", "running"), ("task", "completed", "preparing"),
 ])
 def test_a_forbidden_move_is_a_transition_error_and_changes_nothing(
         kind: str, old: str, new: str) -> None:
