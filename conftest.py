@@ -78,8 +78,10 @@ def pytest_configure(config: pytest.Config) -> None:
     os.environ["BATCH_TESTS_TIME_SCALE"] = LIVE_TIME_SCALE
 
 
-SHARING = {"tests/browser/test_handouts.py": "tests/test_handouts.py"}
-"""Test files that share a session fixture (the handouts, built once) with another file."""
+SHARING = {"tests/browser/test_handouts.py": "tests/test_handouts.py",
+           "tests/test_grade.py": "tests/test_notebooks_headless.py"}
+"""Test files that share a session fixture with another file, so that it is made once: the
+handouts, and the suite's one headless run of the tutorial (tutorial_run)."""
 
 
 @pytest.hookimpl(optionalhook=True)
