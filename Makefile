@@ -94,7 +94,7 @@ notebooks: setup ## re-execute the notebooks, English (Shared Key) and Czech (Mi
 	LOCALBATCH_TIME_SCALE=60 BATCH_NOTEBOOKS_SAMPLE=short $(VENV_PY) scripts/run_notebooks.py --fresh --in-place
 	LOCALBATCH_TIME_SCALE=60 BATCH_NOTEBOOKS_SAMPLE=short BATCH_AUTH=entra $(VENV_PY) scripts/run_notebooks.py --fresh --in-place --edition cs
 
-translations: setup ## bring the Czech catalogs (locale/cs) up to the English notebooks, then build notebooks/cs from them
+translations: setup ## bring the Czech catalogs (locale/cs) up to the English notebooks, then build notebooks/cs from them (and typeset docs/cs)
 	$(VENV_PY) scripts/translations.py update
 	$(VENV_PY) scripts/translations.py build
 

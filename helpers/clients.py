@@ -62,11 +62,19 @@ def _detail(exc: BaseException) -> str:
     return str(getattr(exc, "message", "") or exc).strip().splitlines()[0]
 
 
+def _named(service: str) -> dict[str, str]:
+    """How a sentence names the service and its account, in the notebook's language ("the
+    storage account", „účet úložiště“)."""
+    if service == "Batch":
+        return {"service": tr("Batch"), "account": tr("batch")}
+    return {"service": tr("Storage"), "account": tr("storage")}
+
+
 def explain(exc: BaseException, service: str, settings: Settings) -> str:
     """One sentence that says what went wrong and what to change (never a key)."""
     where = settings.batch_url if service == "Batch" else settings.blob_url
-    fields = {"service": service, "where": where, "role": ROLES[service],
-              "account": service.lower(), "error": type(exc).__name__}
+    fields = {**_named(service), "where": where, "role": ROLES[service],
+              "error": type(exc).__name__}
     if settings.auth == "entra" and where.startswith("http://") and \
             not isinstance(exc, ClientAuthenticationError):
         message = tr("Microsoft Entra ID needs an https {service} URL and {where} is http: use "

@@ -8,7 +8,7 @@ import os
 import ipywidgets as w
 
 from .clients import check_connection
-from .language import tr
+from .language import language, tr, translate
 from .settings import Settings, SettingsError, load_settings, read_env_file, save_settings
 
 FIELDS = [  # (setting, label in the notebook's language, secret)
@@ -26,6 +26,12 @@ def _choice(value: str | None, options: tuple[str, ...]) -> str:
     value = (value or "").strip().lower()
     return value if value in options else options[0]
 
+
+
+def form_text(to: str) -> str:
+    """The form as text, where no widget can be drawn (a saved notebook, a handout), in `to`."""
+    return translate("Credentials form: Target, account fields and Connect (run the cell to see it)",
+                     to)
 
 class CredentialsForm(w.VBox):
     """Target local (default) or azure; Shared Key or Microsoft Entra ID (on both: localbatch
@@ -73,7 +79,7 @@ class CredentialsForm(w.VBox):
                 self.inputs[name].layout.display = "" if self.auth.value == "key" else "none"
 
     def __repr__(self) -> str:  # what a saved notebook shows where the form was
-        return tr("Credentials form: Target, account fields and Connect (run the cell to see it)")
+        return form_text(language())
 
     def values(self) -> dict[str, str]:
         """What to save: the target, and for Azure the fields as typed. An emptied field clears
@@ -108,7 +114,8 @@ class CredentialsForm(w.VBox):
         self.result.value = "<b style='color:#080'>✓</b> " + tr(
             "Connected to Batch account <code>{batch}</code> and storage account "
             "<code>{storage}</code> ({target}).").format(
-            batch=settings.batch_account, storage=settings.storage_account, target=settings.target)
+            batch=settings.batch_account, storage=settings.storage_account,
+            target=tr("local") if settings.target == "local" else tr("azure"))
         return settings
 
 

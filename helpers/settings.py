@@ -39,7 +39,8 @@ def workdir() -> Path:
 
 
 def _mask(secret: str) -> str:
-    return f"<{len(secret)} characters, hidden>" if secret else "<not set>"
+    return tr("<{count} characters, hidden>").format(count=len(secret)) if secret \
+        else tr("<not set>")
 
 
 @dataclass(frozen=True)
@@ -81,16 +82,20 @@ class Settings:
         return PACE[self.target]
 
     def __repr__(self) -> str:
-        sign_in = "Microsoft Entra ID" if self.auth == "entra" else "Shared Key (account keys)"
-        lines = [f"target:          {self.target}", f"authentication:  {sign_in}",
-                 f"Batch account:   {self.batch_account} at {self.batch_url}",
-                 f"Storage account: {self.storage_account} at {self.blob_url}"]
+        """Label and value per line, in the notebook's language, the values aligned."""
+        sign_in = "Microsoft Entra ID" if self.auth == "entra" else tr("Shared Key (account keys)")
+        rows = [(tr("target:"), self.target), (tr("authentication:"), sign_in),
+                (tr("Batch account:"), tr("{account} at {url}").format(
+                    account=self.batch_account, url=self.batch_url)),
+                (tr("Storage account:"), tr("{account} at {url}").format(
+                    account=self.storage_account, url=self.blob_url))]
         if self.auth == "key":
-            lines += [f"Batch key:       {_mask(self.batch_key)}",
-                      f"Storage key:     {_mask(self.storage_key)}"]
+            rows += [(tr("Batch key:"), _mask(self.batch_key)),
+                     (tr("Storage key:"), _mask(self.storage_key))]
         if self.learner:
-            lines.append(f"learner id:      {self.learner}")
-        return "\n".join(lines)
+            rows.append((tr("learner id:"), self.learner))
+        width = max(len(label) for label, _ in rows) + 1
+        return "\n".join(f"{label:<{width}}{value}" for label, value in rows)
 
 
 def read_env_file(path: Path | None = None) -> dict[str, str]:

@@ -25,6 +25,9 @@ import nbformat
 from jinja2 import DictLoader
 from nbconvert import HTMLExporter
 
+from helpers.credentials import form_text
+from helpers.language import translate  # the handouts' words: locale/cs/helpers.po
+
 ROOT = Path(__file__).resolve().parent.parent
 DOCS = ROOT / "docs"
 # The markdown pages rendered beside the notebooks, in the order the index lists them, and the
@@ -33,22 +36,12 @@ DOC_PAGES = {"en": ("what-the-original-sample-got-wrong", "cheat-sheet", "troubl
                     "instructor-notes", "workshop", "before-the-class", "feedback"),
              "cs": ("cs/tahak", "cs/reseni-problemu", "cs/glosar", "cs/pred-kurzem",
                     "cs/zpetna-vazba")}
-WORDS = {
-    "en": {"solution": "Solution", "practice": "practice copy", "title": "Batch Notebooks: handouts",
-           "intro": "Convert videos in parallel with Azure Batch, one notebook per step. Each "
-                    "page is the notebook as it ran; the practice copies have their outputs "
-                    "cleared and the exercises' solutions taken out.",
-           "zip": "All practice copies (zip)", "class": "For the class",
-           "shots": "Screenshots"},
-    "cs": {"solution": "Řešení", "practice": "cvičná kopie", "title": "Batch Notebooks: podklady",
-           "intro": "Paralelní převod videí ve službě Azure Batch, jeden poznámkový blok na "
-                    "krok. Každá stránka ukazuje poznámkový blok tak, jak proběhl; cvičné kopie "
-                    "mají vymazané výstupy a nemají řešení cvičení.",
-           "zip": "Všechny cvičné kopie (zip)", "class": "Pro lekci", "shots": "Snímky obrazovky"},
-}
 FORM_PICTURE = "docs/credentials-form.png"
+# The Czech handouts show the Czech form (taken by tests/browser/test_jupyterlab.py in the Czech
+# edition, committed as the English one is): its alt text is the English one's, translated.
+CZECH_FORM_PICTURE = "docs/cs/credentials-form.png"
 # The form's text output: the widget's repr, or the sentence helpers/credentials.py gives it.
-FORM_REPRS = ("CredentialsForm(", "Credentials form:")
+FORM_REPR = "CredentialsForm("
 CDN_SCRIPT = re.compile(r'<script src="https://[^"]*"[^>]*>\s*</script>')
 WIDGET_VIEW = "application/vnd.jupyter.widget-view+json"
 # A widget's text form: `CredentialsForm(children=(…`, `IntSlider(value=3, …`, `Widget(…`.
@@ -124,31 +117,53 @@ def readme_pictures() -> dict[str, str]:
     return {path: alt for alt, path in re.findall(r"!\[([^\]]+)\]\((docs/[^)\s]+\.png)\)", readme)}
 
 
+def form_picture(language: str) -> str:
+    return CZECH_FORM_PICTURE if language == "cs" else FORM_PICTURE
+
+
+def shown_pictures(language: str) -> dict[str, str]:
+    """The screenshots a handout shows, path → alt text in its language: the README's, and in
+    the Czech edition only its own form (the README's plots are the English edition's)."""
+    pictures = readme_pictures()
+    if FORM_PICTURE not in pictures:
+        raise SystemExit(f"README.md no longer shows {FORM_PICTURE}: the handouts use it, with "
+                         "its alt text, for the credentials form.")
+    if language == "cs":
+        return {CZECH_FORM_PICTURE: translate(pictures[FORM_PICTURE], language)}
+    return pictures
+
+
 def picture(path: str, alt: str) -> str:
     data = base64.b64encode((ROOT / path).read_bytes()).decode()
     return f'<img src="data:image/png;base64,{data}" alt="{html.escape(alt)}">'
 
 
-def static_output(output: nbformat.NotebookNode, pictures: dict[str, str]) -> nbformat.NotebookNode:
+def static_output(output: nbformat.NotebookNode, pictures: dict[str, str], language: str
+                  ) -> nbformat.NotebookNode:
     """A widget output as the learner saw it after the run; any other output unchanged."""
     data = output.get("data", {})
     data.pop(WIDGET_VIEW, None)  # its state is not saved: nothing could draw it
     text = "".join(data.get("text/plain", ""))
-    if text.startswith(FORM_REPRS):
-        shown = (picture(FORM_PICTURE, pictures[FORM_PICTURE]) + "<p><em>The form after "
-                 "<b>Connect</b> (a screenshot: the form needs a running notebook).</em></p>")
+    if text.startswith(FORM_REPR) or text == form_text(language):
+        form = form_picture(language)
+        shown = picture(form, pictures[form]) + "<p><em>" + translate(
+            "The form after <b>Connect</b> (a screenshot: the form needs a running notebook).",
+            language) + "</em></p>"
     elif bar := TQDM_REPR.match(text):
         n, total, desc = int(bar["n"]), int(bar["total"]), html.escape(bar["desc"] or "")
         shown = (f'<p class="progress">{desc}: <progress value="{n}" max="{total}"></progress>'
                  f' {bar["pct"]}% {n}/{total}</p>')
     elif WIDGET_REPR.match(text):
-        shown = "<p><em>(An interactive widget: open the notebook in JupyterLab to use it.)</em>"
+        shown = "<p><em>" + translate(
+            "(An interactive widget: open the notebook in JupyterLab to use it.)", language) + \
+            "</em></p>"
     else:
         return output
     return nbformat.v4.new_output("display_data", data={"text/html": shown})
 
 
-def for_the_page(notebook: nbformat.NotebookNode, pictures: dict[str, str]) -> None:
+def for_the_page(notebook: nbformat.NotebookNode, pictures: dict[str, str], language: str
+                 ) -> None:
     """Widgets drawn statically, solutions tagged for the template, images given alt text
     (the heading above them, and the first sentence of the text just before)."""
     notebook.metadata.pop("widgets", None)
@@ -163,11 +178,12 @@ def for_the_page(notebook: nbformat.NotebookNode, pictures: dict[str, str]) -> N
             continue
         if is_solution(cell) and "solution" not in cell.metadata.get("tags", []):
             cell.metadata.setdefault("tags", []).append("solution")
-        cell.outputs = [static_output(o, pictures) for o in cell.get("outputs", [])]
+        cell.outputs = [static_output(o, pictures, language) for o in cell.get("outputs", [])]
         for output in cell.outputs:
             if {"image/png", "image/jpeg"} & set(output.get("data", {})):
                 output.setdefault("metadata", {})["alt"] = \
-                    f"Plot: {heading}" + (f". {context}" if context else "")
+                    translate("Plot: {heading}", language).format(heading=heading) + \
+                    (f". {context}" if context else "")
 
 
 def practice_copy(notebook: nbformat.NotebookNode) -> nbformat.NotebookNode:
@@ -203,10 +219,7 @@ def build(source: Path, out: Path, language: str = "en") -> Path:
     paths = sorted(source.glob("[0-9][0-9]_*.ipynb"))
     if not paths:
         raise SystemExit(f"No notebooks in {source}: run `make tutorial` first.")
-    pictures = readme_pictures()
-    if FORM_PICTURE not in pictures:
-        raise SystemExit(f"README.md no longer shows {FORM_PICTURE}: the handouts use it, with "
-                         "its alt text, for the credentials form.")
+    pictures = shown_pictures(language)
     (out / "practice").mkdir(parents=True, exist_ok=True)
     exporter = HTMLExporter(template_name="lab", template_file="handout.j2", embed_images=True,
                             extra_loaders=[DictLoader({"handout.j2": TEMPLATE})])
@@ -217,15 +230,15 @@ def build(source: Path, out: Path, language: str = "en") -> Path:
             practice = out / "practice" / path.name
             nbformat.write(practice_copy(notebook), practice)
             bundle.write(practice, f"practice/{path.name}")
-            for_the_page(notebook, pictures)
+            for_the_page(notebook, pictures, language)
             body, _ = exporter.from_notebook_node(
-                notebook, resources={"solution_label": WORDS[language]["solution"]})
+                notebook, resources={"solution_label": translate("Solution", language)})
             body = CDN_SCRIPT.sub("", body)  # require.js and MathJax: not needed, and offline
             (out / f"{path.stem}.html").write_text(body, encoding="utf-8")
             title, summary = title_and_summary(notebook)
             rows.append(f'<li><a href="{path.stem}.html">{html.escape(title)}</a>: '
                         f"{html.escape(summary)} "
-                        f"({download_link(practice, WORDS[language]['practice'])})</li>")
+                        f"({download_link(practice, translate('practice copy', language))})</li>")
     docs = []
     for name in DOC_PAGES[language]:
         title, body = doc_page(name, language)
@@ -235,13 +248,17 @@ def build(source: Path, out: Path, language: str = "en") -> Path:
         docs.append(f'<li><a href="{page}.html">{html.escape(title)}</a></li>')
     shots = "".join(f"<figure>{picture(path, alt)}<figcaption>{html.escape(alt)}</figcaption>"
                     "</figure>" for path, alt in pictures.items())
-    words = WORDS[language]
-    index = (f"<h1>{words['title']}</h1><p>{words['intro']}</p>"
+    title = translate("Batch Notebooks: handouts", language)
+    intro = translate("Convert videos in parallel with Azure Batch, one notebook per step. Each "
+                      "page is the notebook as it ran; the practice copies have their outputs "
+                      "cleared and the exercises' solutions taken out.", language)
+    index = (f"<h1>{title}</h1><p>{intro}</p>"
              f"<ol start=\"0\">{''.join(rows)}</ol>"
-             f'<p><a href="practice.zip" download>{words["zip"]}</a></p>'
-             f"<h2>{words['class']}</h2><ul>{''.join(docs)}</ul>"
-             f"<h2>{words['shots']}</h2>{shots}")
-    (out / "index.html").write_text(PAGE.format(title=words["title"], body=index, lang=language),
+             f'<p><a href="practice.zip" download>'
+             f'{translate("All practice copies (zip)", language)}</a></p>'
+             f"<h2>{translate('For the class', language)}</h2><ul>{''.join(docs)}</ul>"
+             f"<h2>{translate('Screenshots', language)}</h2>{shots}")
+    (out / "index.html").write_text(PAGE.format(title=title, body=index, lang=language),
                                     encoding="utf-8")
     return out / "index.html"
 

@@ -10,7 +10,9 @@ learner reads (the code itself is never translated, so both editions run the sam
                                             # is missing or stale (it stays English there)
     python scripts/translations.py check    # exit 1 if anything is missing or stale
 
-`make translations` runs update and build. What the kit's helpers print (the credentials form,
+`make translations` runs update and build. The build applies the Czech typography rule
+(helpers/language.py: one-letter words bound to the next) to the notebooks it writes and to
+docs/cs/, in place. What the kit's helpers print (the credentials form,
 its one-sentence errors) is in locale/<language>/helpers.po, from the texts passed to tr().
 """
 
@@ -29,6 +31,8 @@ from pathlib import Path
 import nbformat
 from babel.messages.catalog import Catalog
 from babel.messages.pofile import read_po, write_po
+
+from helpers.language import bind, bind_markdown  # the kit's one typography rule
 
 ROOT = Path(__file__).resolve().parent.parent
 ENGLISH = ROOT / "notebooks"
@@ -59,6 +63,22 @@ SHOWN = {"print", "set_title", "set_xlabel", "set_ylabel"}  # calls whose string
 LABELS = {"label", "title", "xlabel", "ylabel", "desc", "unit"}  # keywords that are shown
 
 
+def _table_columns(tree: ast.Module) -> list[ast.expr]:
+    """The column names of a table the cell shows as its result, `pd.DataFrame(rows)` with rows
+    built by `rows.append({...})`: the learner reads them, and no code reads them back."""
+    last = tree.body[-1] if tree.body else None
+    if not (isinstance(last, ast.Expr) and isinstance(last.value, ast.Call)
+            and getattr(last.value.func, "attr", None) == "DataFrame" and last.value.args
+            and isinstance(last.value.args[0], ast.Name)):
+        return []
+    rows = last.value.args[0].id
+    return [key for node in ast.walk(tree) if isinstance(node, ast.Call)
+            and getattr(node.func, "attr", None) == "append"
+            and getattr(node.func.value, "id", None) == rows
+            and node.args and isinstance(node.args[0], ast.Dict)
+            for key in node.args[0].keys if key is not None]
+
+
 def _printed(source: str, at) -> set[int]:
     """Where the strings that are shown start (printed, plot titles and labels, a progress
     bar's words): text, even when a single word."""
@@ -73,6 +93,7 @@ def _printed(source: str, at) -> set[int]:
             if name in SHOWN:
                 shown += node.args
             shown += [k.value for k in node.keywords if k.arg in LABELS]
+    shown += _table_columns(tree)
     found: set[int] = set()
     while shown:  # the strings themselves, through + and `a if c else b`, not deeper
         node = shown.pop()
@@ -175,13 +196,19 @@ def english_notebooks(folder: Path = ENGLISH) -> list[Path]:
 
 
 def helpers_template() -> Catalog:
-    """What the kit's helpers print in the notebook's language: the texts passed to tr()."""
+    """What the kit prints in the notebook's language: the texts passed to tr() in helpers/ and
+    to translate() in the handouts' build, and the README's screenshot descriptions (a
+    handout's alt text)."""
     catalog = Catalog(project="Batch Notebooks", creation_date=EPOCH)
-    for module in sorted((ROOT / "helpers").glob("*.py")):
+    modules = sorted((ROOT / "helpers").glob("*.py")) + [ROOT / "scripts" / "build_handouts.py"]
+    for module in modules:
         for node in ast.walk(ast.parse(module.read_text())):
-            if isinstance(node, ast.Call) and getattr(node.func, "id", None) == "tr" \
+            if isinstance(node, ast.Call) and getattr(node.func, "id", None) in ("tr", "translate") \
                     and node.args and isinstance(node.args[0], ast.Constant):
                 catalog.add(node.args[0].value, context=module.stem)
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    for alt in re.findall(r"!\[([^\]]+)\]\(docs/[^)\s]+\.png\)", readme):
+        catalog.add(alt, context="README")
     return catalog
 
 
@@ -203,7 +230,7 @@ def untranslated_helpers(language: str) -> Report:
     catalog = load(LOCALES / language / "helpers.po", language)
     report = Report([], [])
     for message in list(catalog)[1:]:
-        where = f"helpers/{message.context}.py: {message.id[:50]!r}"
+        where = f"{message.context}: {message.id[:50]!r}"
         (report.stale if message.fuzzy else report.missing if not message.string else []
          ).append(where)
     return report
@@ -222,7 +249,7 @@ def translated(path: Path, language: str, locales: Path = LOCALES
     catalog = load(catalog_path(language, path, locales), language)
     report = Report([], [])
 
-    def lookup(cell_id: str, text: str) -> str:
+    def lookup(cell_id: str, text: str, typeset=None) -> str:
         message = catalog.get(text, context=cell_id)
         if message is None or not message.string:
             report.missing.append(f"{path.stem} cell {cell_id}: {text[:50]!r}")
@@ -230,15 +257,20 @@ def translated(path: Path, language: str, locales: Path = LOCALES
         if message.fuzzy:
             report.stale.append(f"{path.stem} cell {cell_id}: {text[:50]!r}")
             return text
-        return message.string
+        if typeset is None or message.string == text:   # a command line, say: code
+            return message.string
+        return typeset(message.string)
 
     for cell in notebook.cells:
         if cell.cell_type == "markdown":
-            cell.source = lookup(cell.id, cell.source)
+            cell.source = lookup(cell.id, cell.source, bind_markdown)
         elif cell.cell_type == "code":
             source = cell.source
             for piece in reversed(code_pieces(source)):
-                source = source[:piece.start] + lookup(cell.id, piece.text) + source[piece.end:]
+                # a string's words are typeset (its fields are code); a comment is left as it is
+                typeset = None if piece.text.startswith("#") else bind
+                source = source[:piece.start] + lookup(cell.id, piece.text, typeset) + \
+                    source[piece.end:]
             cell.source = source
             cell.outputs, cell.execution_count = [], None
     return notebook, report
@@ -264,6 +296,19 @@ def build(language: str, folder: Path = ENGLISH, locales: Path = LOCALES) -> Rep
     return total
 
 
+def typeset_docs(language: str, write: bool) -> list[str]:
+    """docs/<language>/*.md with the typography rule applied (written when `write`); returns the
+    pages that were not typeset yet."""
+    changed = []
+    for page in sorted((ROOT / "docs" / language).glob("*.md")):
+        text = page.read_text(encoding="utf-8")
+        if (typeset := bind_markdown(text)) != text:
+            changed.append(str(page.relative_to(ROOT)))
+            if write:
+                page.write_text(typeset, encoding="utf-8")
+    return changed
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -275,6 +320,7 @@ def main() -> int:
         print(f"locale/{args.language}/: catalogs brought up to the English notebooks")
         return 0
     report = untranslated_helpers(args.language)
+    untypeset = typeset_docs(args.language, write=args.command == "build")
     if args.command == "build":
         built = build(args.language)
         report.missing += built.missing
@@ -289,8 +335,11 @@ def main() -> int:
         if items:
             print(f"{len(items)} translation(s) {what}:", *items, sep="\n  ")
     if args.command == "build":
-        print(f"notebooks/{args.language}/ written")
-    return 1 if args.command == "check" and (report.missing or report.stale) else 0
+        print(f"notebooks/{args.language}/ written" +
+              (f"; typography applied to {', '.join(untypeset)}" if untypeset else ""))
+    elif untypeset:
+        print("not typeset (run make translations):", *untypeset, sep="\n  ")
+    return 1 if args.command == "check" and (report.missing or report.stale or untypeset) else 0
 
 
 if __name__ == "__main__":

@@ -186,3 +186,19 @@ def test_the_czech_handouts_list_every_czech_page(handouts: Path) -> None:
         assert f'href="{page}.html"' in index and (czech / f"{page}.html").exists()
     assert "<summary>Řešení</summary>" in (czech / "01_authenticate.html").read_text()
     assert 'href="../instructor-notes.html"' in (czech / "tahak.html").read_text()
+
+
+def test_the_czech_handouts_show_the_czech_form_in_czech_words(handouts: Path) -> None:
+    """The Czech form's screenshot (docs/cs/credentials-form.png), its caption and alt text in
+    Czech, from the catalog (locale/cs/helpers.po), and the build's own words bound by the rule."""
+    czech = handouts / "cs"
+    form = base64.b64encode((ROOT / "docs" / "cs" / "credentials-form.png").read_bytes()).decode()
+    english = base64.b64encode((ROOT / "docs" / "credentials-form.png").read_bytes()).decode()
+    page = (czech / "01_authenticate.html").read_text()
+    assert form in page and english not in page
+    assert "Formulář po stisknutí <b>Připojit</b>" in page and "The form after" not in page
+    assert 'alt="Formulář přihlašovacích údajů' in page and "The credentials form" not in page
+    index = (czech / "index.html").read_text()
+    assert form in index and "Snímky obrazovky" in index and "A Gantt chart" not in index
+    assert "a\u00a0nemají řešení cvičení" in index   # the build's own words, typeset
+    assert 'alt="Plot:' not in (czech / "09_explore_timings.html").read_text()

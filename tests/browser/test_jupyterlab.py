@@ -98,6 +98,8 @@ def lab(browser, state, tmp_path_factory: pytest.TempPathFactory, artifacts: Pat
     notebooks.mkdir()
     for name in (NOTEBOOK, MONITOR, JOB_NOTEBOOK):
         shutil.copy(ROOT / "notebooks" / name, notebooks / name)
+    (notebooks / "cs").mkdir()   # the Czech edition's 01: its kernel runs in a folder "cs"
+    shutil.copy(ROOT / "notebooks" / "cs" / NOTEBOOK, notebooks / "cs" / NOTEBOOK)
     config, settings, runtime = home / "config", home / "lab-settings", home / "runtime"
     config.mkdir()
     (config / "jupyter_lab_config.json").write_text(json.dumps(LAB_CONFIG))
@@ -315,6 +317,35 @@ def _open(page, lab: Lab, name: str) -> None:
     expect(page.locator(".lm-TabBar-tab.lm-mod-current", has_text=name)).to_be_visible()
     notebook.click()  # the notebook is the current widget
     _wait_until_kernel_settles(page)
+
+
+def test_the_czech_edition_shows_the_form_in_czech(lab: Lab, page, endpoints: dict[str, str],
+                                                   artifacts: Path) -> None:
+    """The Czech 01's form, connected locally: Czech throughout, and its screenshot is the one
+    the Czech handouts show (docs/cs/credentials-form.png, committed from this test's artifact
+    credentials-form-local-cs.png)."""
+    from playwright.sync_api import expect
+
+    lab.env_file.write_text("BATCH_TARGET=local\n")  # whatever another test saved
+    page.goto(lab.url(f"lab/tree/cs/{NOTEBOOK}"))
+    expect(page.locator(".jp-NotebookPanel .jp-Notebook")).to_be_visible(timeout=SLOW)
+    page.locator(".jp-NotebookPanel .jp-Notebook").click()
+    _wait_until_kernel_settles(page)
+    _run_all(page)
+    form = page.locator(".jp-OutputArea-output").filter(
+        has=page.get_by_role("button", name="Připojit"))
+    expect(form).to_be_visible(timeout=SLOW)
+    local = form.get_by_role("button", name="Místně (bez účtu)")
+    local.click()
+    expect(local).to_have_class(ACTIVE)
+    _wait_until_kernel_settles(page)
+    form.get_by_role("button", name="Připojit").click()
+    expect(form.locator(".widget-html")).to_contain_text(
+        f"✓ Připojeno k účtu Batch {endpoints['BATCH_ACCOUNT_NAME']}", timeout=SLOW)
+    _screenshot_form(page, form, artifacts / "credentials-form-local-cs.png")
+    shown = form.inner_text()
+    assert not [word for word in ("Connect", "Target", "Sign in", "Learner", "Local (no account)",
+                                  "Connected") if word in shown], shown
 
 
 def test_monitor_shows_the_final_count_when_the_tasks_finished_before_it_ran(
