@@ -78,20 +78,34 @@ def pytest_configure(config: pytest.Config) -> None:
     os.environ["BATCH_TESTS_TIME_SCALE"] = LIVE_TIME_SCALE
 
 
-SHARING = {"tests/browser/test_handouts.py": "tests/test_handouts.py",
-           "tests/test_grade.py": "tests/test_notebooks_headless.py"}
-"""Test files that share a session fixture with another file, so that it is made once: the
-handouts, and the suite's one headless run of the tutorial (tutorial_run)."""
+SHARING = {"tests/browser/test_handouts.py": "tests/test_handouts.py"}
+"""Test files that share a session fixture (the handouts, built once) with another file."""
+LONGEST = ("notebooks/cs", "notebooks", "tests/test_notebooks_headless.py",
+           "tests/faults/test_fuzz.py", "tests/faults/test_recovery.py", "tests/test_grade.py",
+           "tests/test_two_learners.py", "tests/faults/test_restart_outputs.py",
+           "tests/test_handouts.py", "tests/browser/test_jupyterlab.py")
+"""The files that take longest, started first (each in a worker as one frees up), so that no
+long one starts last and runs alone at the end; the rest follow, most tests first."""
 
 
 @pytest.hookimpl(optionalhook=True)
 def pytest_xdist_make_scheduler(config: pytest.Config, log):
     """Under pytest-xdist (`make test` runs `-n`), a file's tests run in one worker, which sets
     up its module fixtures once, and an edition's notebooks run in one worker, in order, as
-    they build on each other."""
+    they build on each other; the longest files start first (LONGEST)."""
     from xdist.scheduler import LoadScopeScheduling
 
     class ByFileAndEdition(LoadScopeScheduling):
+        ordered = False
+
+        def _assign_work_unit(self, node) -> None:
+            if not self.ordered:   # the queue is complete by the first assignment
+                rank = {scope: n for n, scope in enumerate(LONGEST)}
+                for scope in sorted(self.workqueue, key=lambda s: rank.get(s, len(LONGEST))):
+                    self.workqueue.move_to_end(scope)
+                self.ordered = True
+            super()._assign_work_unit(node)
+
         def _split_scope(self, nodeid: str) -> str:
             path = nodeid.split("::", 1)[0]
             if path.endswith(".ipynb"):

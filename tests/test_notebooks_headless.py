@@ -5,14 +5,20 @@ from __future__ import annotations
 
 import os
 import re
+import sys
 from pathlib import Path
 
+import nbformat
 import pandas as pd
 
 from helpers.media import is_valid_mp3
 from helpers.timings import read_timings
+from tests.test_grade import check_cells
 from tests.test_notebook_files import TOKEN_LIKE
 from tests.tutorial_run import BROKEN, GOOD, ROOT, TutorialRun
+
+sys.path.insert(0, str(ROOT / "scripts"))
+from grade import checks
 
 
 def test_the_run_completes_and_says_where_the_results_are(tutorial_run: TutorialRun) -> None:
@@ -102,3 +108,12 @@ def test_12_the_podcast_waits_for_its_parts_and_a_failed_part_blocks(
     assert "podcast is active and the job is active" in dependencies
     assert "✓ a podcast blocked by a failed part, and a job ended on purpose" in dependencies
     assert "podcast: success" in dependencies
+
+
+def test_the_kits_own_solutions_pass_every_exercise(tutorial_run: TutorialRun) -> None:
+    """The run executed the committed notebooks, solutions included: `make grade` finds every
+    exercise done (scripts/grade.py reads the check cells)."""
+    results = [result for path in sorted(tutorial_run.executed.glob("[0-9][0-9]_*.ipynb"))
+               for result in checks(nbformat.read(path, as_version=4), path.name[:2])]
+    assert len(results) == len(check_cells())
+    assert [line for done, line in results if not done] == []
