@@ -80,7 +80,11 @@ def pytest_configure(config: pytest.Config) -> None:
 
 SHARING = {"tests/browser/test_handouts.py": "tests/test_handouts.py"}
 """Test files that share a session fixture (the handouts, built once) with another file."""
-LONGEST = ("notebooks/cs", "notebooks", "tests/test_notebooks_headless.py",
+STANDALONE = ("10", "11", "12")
+"""The notebooks that make their own pools, jobs and inputs and delete them: they need nothing
+of 00–09, so each edition's run them apart, in a scratch folder and a worker of their own."""
+LONGEST = ("notebooks/cs", "notebooks", "notebooks/cs/standalone", "notebooks/standalone",
+           "tests/test_notebooks_headless.py",
            "tests/faults/test_fuzz.py", "tests/faults/test_recovery.py", "tests/test_grade.py",
            "tests/test_two_learners.py", "tests/faults/test_restart_outputs.py",
            "tests/test_handouts.py", "tests/browser/test_jupyterlab.py")
@@ -108,8 +112,9 @@ def pytest_xdist_make_scheduler(config: pytest.Config, log):
 
         def _split_scope(self, nodeid: str) -> str:
             path = nodeid.split("::", 1)[0]
-            if path.endswith(".ipynb"):
-                return path.rsplit("/", 1)[0]   # notebooks or notebooks/cs
+            if path.endswith(".ipynb"):   # notebooks or notebooks/cs, and their standalone ones
+                folder, name = path.rsplit("/", 1)
+                return folder + "/standalone" if name[:2] in STANDALONE else folder
             return SHARING.get(path, path)
 
     return ByFileAndEdition(config, log)
@@ -144,10 +149,12 @@ def azure_values() -> dict[str, str]:
 
 def edition_scratch(item: pytest.Item) -> Path | None:
     """A notebook's scratch folder: one per edition (notebooks/ or notebooks/cs), so that each
-    edition starts from nothing (08 keeps the output container), whatever ran before it."""
+    edition starts from nothing (08 keeps the output container), whatever ran before it, and one
+    more per edition for its standalone notebooks (STANDALONE), which run in another worker."""
     if item.path.suffix != ".ipynb":
         return None
-    return SCRATCH / ("cs" if item.path.parent.name == "cs" else "en")
+    edition = "cs" if item.path.parent.name == "cs" else "en"
+    return SCRATCH / (edition + ("-standalone" if item.path.name[:2] in STANDALONE else ""))
 
 
 @pytest.hookimpl(tryfirst=True)
@@ -155,7 +162,7 @@ def pytest_runtest_setup(item: pytest.Item) -> None:
     """Before a notebook's first kernel starts, point the kernels at its edition's scratch."""
     folder = edition_scratch(item)
     if folder is not None and os.environ["LOCALBATCH_HOME"] != str(folder / "localbatch"):
-        use_scratch(folder, EDITION_AUTH[folder.name])
+        use_scratch(folder, EDITION_AUTH[folder.name.removesuffix("-standalone")])
 
 
 def pytest_sessionfinish(session, exitstatus) -> None:
