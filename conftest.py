@@ -159,10 +159,13 @@ def edition_scratch(item: pytest.Item) -> Path | None:
 
 @pytest.hookimpl(tryfirst=True)
 def pytest_runtest_setup(item: pytest.Item) -> None:
-    """Before a notebook's first kernel starts, point the kernels at its edition's scratch."""
+    """Before a notebook's first kernel starts, point the kernels at its edition's scratch; a
+    test after notebooks in the same worker gets the suite's own settings back (Shared Key)."""
     folder = edition_scratch(item)
-    if folder is not None and os.environ["LOCALBATCH_HOME"] != str(folder / "localbatch"):
-        use_scratch(folder, EDITION_AUTH[folder.name.removesuffix("-standalone")])
+    auth = EDITION_AUTH[folder.name.removesuffix("-standalone")] if folder else "key"
+    folder = folder or SCRATCH
+    if os.environ["LOCALBATCH_HOME"] != str(folder / "localbatch"):
+        use_scratch(folder, auth)
 
 
 def pytest_sessionfinish(session, exitstatus) -> None:
